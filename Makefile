@@ -1,0 +1,52 @@
+# Stompede. `make run` starts a broker node, `make test` runs the whole suite.
+# Both install and build only what is missing or out of date.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+NPM_STAMP := node_modules/.package-lock.json
+PACKAGE_FILES := package.json package-lock.json $(wildcard libs/*/package.json services/*/package.json)
+SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) \
+	tsconfig.json tsconfig.base.json $(wildcard libs/*/tsconfig.json services/*/tsconfig.json)
+BUILD_STAMP := services/broker/dist/.build-stamp
+TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts))
+PYTHON ?= /usr/bin/python3
+
+.PHONY: install build run test test-deps typecheck bench docs clean
+
+install: $(NPM_STAMP)
+
+$(NPM_STAMP): $(PACKAGE_FILES)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(NPM_STAMP) $(SOURCES)
+	npx tsc -b
+	@touch $@
+
+## Start one broker node; STOMPEDE_* variables and ARGS="--flag value" are passed through.
+run: build
+	node services/broker/dist/main.js $(ARGS)
+
+typecheck: build
+	npx tsc -p tsconfig.test.json
+
+## stomp.py (Debian's python3-stomp) is the Python client the interop tests drive.
+test-deps:
+	@$(PYTHON) -c 'import stomp' 2>/dev/null || { \
+	  echo "installing python3-stomp (stomp.py) for the interop tests"; \
+	  (apt-get install -y --no-install-recommends python3-stomp || \
+	   (apt-get update && apt-get install -y --no-install-recommends python3-stomp)); }
+
+test: build test-deps typecheck
+	node --conditions=source --import tsx --test --test-concurrency=2 --test-reporter=spec $(TEST_FILES)
+
+bench: build
+	node bench/run.mjs $(ARGS)
+
+docs: build
+	node scripts/settings-doc.mjs --write
+
+clean:
+	rm -rf libs/*/dist services/*/dist

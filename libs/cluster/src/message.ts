@@ -1,0 +1,57 @@
+// The message model shared by the session layer and the cluster plane.
+
+/**
+ * User headers of a message, in the order the publisher sent them (repeats included). Server-owned
+ * headers (message-id, subscription, ack, content-length, ...) are never in here.
+ */
+export interface UserHeaders {
+  readonly names: readonly string[];
+  readonly values: readonly string[];
+}
+
+export const NO_HEADERS: UserHeaders = { names: [], values: [] };
+
+/**
+ * A published message: what all deliveries of it share. Only `body` changes, once: it may start as
+ * a view into a transport buffer that dies when the current callback returns, and `retain()`
+ * replaces it with an owned copy. Anything that keeps a message past the callback calls `retain()`
+ * (it copies at most once, however many holders there are).
+ */
+export class Message {
+  private owned: boolean;
+  /** Per-escaping encodings of the header lines this message contributes to MESSAGE frames. */
+  encoded: Map<string, string> | undefined;
+  /** Whether the body is valid UTF-8 (may travel in a WebSocket text message); computed on demand. */
+  textBody: boolean | undefined;
+
+  constructor(
+    readonly destination: string,
+    readonly id: string,
+    readonly headers: UserHeaders,
+    public body: Uint8Array,
+    owned = false,
+  ) {
+    this.owned = owned;
+  }
+
+  retain(): this {
+    if (!this.owned) {
+      this.body = this.body.slice();
+      this.owned = true;
+    }
+    return this;
+  }
+
+  /** First value of a user header. */
+  header(name: string): string | undefined {
+    const i = this.headers.names.indexOf(name);
+    return i < 0 ? undefined : this.headers.values[i];
+  }
+}
+
+/** A queue entry on its way to a consumer. `deliveries` counts earlier delivery attempts. */
+export interface QueuedMessage {
+  readonly queue: string;
+  readonly message: Message;
+  deliveries: number;
+}

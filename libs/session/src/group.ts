@@ -1,0 +1,111 @@
+// A fan-out group: the auto-ack subscriptions of one topic destination (or pattern) that share a
+// subscription id and header escaping. stompjs names subscriptions sub-0, sub-1, ... on every
+// connection, so thousands of subscribers share one group and one encoded MESSAGE frame.
+//
+// WebSocket members join the group's native uWS topic and receive the frame from uWS's C++
+// publish; the other members (TCP, or everyone with fanoutMode=per-socket) get a view of the same
+// bytes written per socket. Frames of one turn accumulate in one buffer and go out as one
+// WebSocket message per subscriber (see outbox.ts); STOMP clients parse several frames out of one
+// message.
+import type { Message } from '@stompede/cluster';
+import { utf8Length, writeUtf8, type Escaping } from '@stompede/stomp';
+import { messageTail } from './message-frame.js';
+import type { Outbox } from './outbox.js';
+import type { GroupPublisher } from './transport.js';
+
+/** A member that is written to per socket. */
+export interface GroupMember {
+  deliverShared(frame: Uint8Array, binary: boolean): void;
+}
+
+const MIN_BATCH_BYTES = 1024;
+
+export class Group {
+  dirty = false;
+  nativeMembers = 0;
+  readonly members = new Set<GroupMember>();
+  private batch: Uint8Array | null = null;
+  private batchLen = 0;
+  private batchBinary = false;
+  private lastBatchBytes = MIN_BATCH_BYTES;
+
+  constructor(
+    /** Name of the native topic: short, since uWS hashes it on every publish. */
+    readonly topic: string,
+    readonly key: string,
+    /** "MESSAGE\nsubscription:<id>\n" */
+    readonly opening: string,
+    readonly escaping: Escaping,
+    private readonly outbox: Outbox,
+  ) {}
+
+  get empty(): boolean {
+    return this.nativeMembers === 0 && this.members.size === 0;
+  }
+
+  get size(): number {
+    return this.nativeMembers + this.members.size;
+  }
+
+  /** Encodes `message` once for the whole group and hands it to every member. */
+  deliver(message: Message, binary: boolean): void {
+    const head = this.opening + messageTail(message, this.escaping);
+    const headBytes = utf8Length(head);
+    const frameBytes = headBytes + message.body.length + 1;
+    const native = this.nativeMembers > 0 && this.outbox.publisher !== null;
+    if (!native || !this.outbox.coalesce) {
+      const frame = encode(new Uint8Array(frameBytes), 0, head, headBytes, message.body);
+      if (native) this.outbox.publisher!.publish(this.topic, frame, binary);
+      for (const m of this.members) m.deliverShared(frame, binary);
+      return;
+    }
+    this.reserve(frameBytes);
+    const start = this.batchLen;
+    encode(this.batch!, start, head, headBytes, message.body);
+    this.batchLen += frameBytes;
+    if (binary) this.batchBinary = true;
+    if (this.members.size > 0) {
+      const frame = this.batch!.subarray(start, start + frameBytes);
+      for (const m of this.members) m.deliverShared(frame, binary);
+    }
+    this.outbox.addGroup(this);
+  }
+
+  flush(publisher: GroupPublisher): void {
+    this.dirty = false;
+    if (this.batch === null) return;
+    if (this.nativeMembers > 0) publisher.publish(this.topic, this.batch.subarray(0, this.batchLen), this.batchBinary);
+    this.dropBatch();
+  }
+
+  /**
+   * Makes room for `bytes` more. Views already handed to per-socket members keep the old buffer
+   * alive, so growing never moves bytes out from under them.
+   */
+  private reserve(bytes: number): void {
+    const need = this.batchLen + bytes;
+    if (this.batch === null) {
+      this.batch = new Uint8Array(Math.max(need, this.lastBatchBytes));
+      return;
+    }
+    if (need <= this.batch.length) return;
+    const grown = new Uint8Array(Math.max(need, this.batch.length * 2));
+    grown.set(this.batch.subarray(0, this.batchLen));
+    this.batch = grown;
+  }
+
+  private dropBatch(): void {
+    // Size the next turn's buffer after this one, so a steady stream allocates once per turn.
+    if (this.batchLen > 0) this.lastBatchBytes = Math.max(MIN_BATCH_BYTES, this.batchLen);
+    this.batch = null;
+    this.batchLen = 0;
+    this.batchBinary = false;
+  }
+}
+
+function encode(target: Uint8Array, offset: number, head: string, headBytes: number, body: Uint8Array): Uint8Array {
+  writeUtf8(target, head, offset);
+  target.set(body, offset + headBytes);
+  target[offset + headBytes + body.length] = 0;
+  return target;
+}

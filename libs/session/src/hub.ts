@@ -1,0 +1,82 @@
+// One node's session layer: the registry of sessions, the router, the end-of-turn outbox and the
+// tick that drives connect timeouts and heart-beats. Transports call `open` for each new socket.
+import type { Broker } from '@stompede/cluster';
+import type { SessionConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { Outbox } from './outbox.js';
+import { Router } from './router.js';
+import { Session } from './session.js';
+import type { GroupPublisher, Transport } from './transport.js';
+
+export interface HubOptions {
+  readonly config: SessionConfig;
+  readonly broker: Broker;
+  /** Native group publish (uWS app.publish), or null when no transport offers it. */
+  readonly publisher: GroupPublisher | null;
+  readonly logger: Logger;
+  /** Clock in ms; injectable for tests. */
+  readonly now?: () => number;
+}
+
+export class Hub {
+  readonly config: SessionConfig;
+  readonly metrics = new Metrics();
+  readonly outbox: Outbox;
+  readonly router: Router;
+  readonly logger: Logger;
+  readonly now: () => number;
+  private readonly sessions = new Set<Session>();
+  private nextSessionId = 0;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  /** One timer for every session: scanning 10k sessions costs far less than 10k timers. */
+  readonly tickMs: number;
+
+  constructor(private readonly options: HubOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.outbox = new Outbox(this.config.coalesce, options.publisher);
+    this.router = new Router(this.config, options.broker, this.outbox, this.metrics, this.logger);
+    this.tickMs = Math.min(250, Math.max(10, Math.floor(this.config.heartbeatFloorMs / 4)));
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  async start(): Promise<void> {
+    await this.options.broker.start(this.router);
+    this.ticker = setInterval(() => this.tick(), this.tickMs);
+    this.ticker.unref();
+  }
+
+  /** A new socket. Over maxConnections it still gets a session, which answers with ERROR and closes. */
+  open(transport: Transport): Session {
+    const session = new Session(this, transport, (++this.nextSessionId).toString(36));
+    this.metrics.connectionsOpened++;
+    if (this.sessions.size >= this.config.maxConnections) {
+      session.fail('too many connections', `This node accepts at most ${this.config.maxConnections} connections (maxConnections).`);
+      return session;
+    }
+    this.sessions.add(session);
+    return session;
+  }
+
+  detach(session: Session): void {
+    if (this.sessions.delete(session)) this.metrics.connectionsClosed++;
+  }
+
+  tick(): void {
+    const now = this.now();
+    for (const s of this.sessions) s.tick(now, this.tickMs);
+  }
+
+  /** Tells every client the node is going away (ERROR, then close) and stops the broker. */
+  async close(reason = 'server shutting down'): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    for (const s of [...this.sessions]) s.fail(reason, 'The broker node is shutting down; reconnect to another node.');
+    this.outbox.flush();
+    await this.options.broker.close();
+  }
+}

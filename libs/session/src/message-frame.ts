@@ -1,0 +1,36 @@
+// MESSAGE frame text. A frame is "MESSAGE", the per-subscription lines (subscription, ack,
+// redelivery), then the per-message lines (message-id, destination, user headers,
+// content-length). The per-message part is encoded once per escaping rule and cached on the
+// message, so fan-out to many subscriptions only concatenates.
+import type { Message } from '@stompede/cluster';
+import { escapeHeaderValue, type Escaping, type StompVersion } from '@stompede/stomp';
+
+export function messageTail(message: Message, escaping: Escaping): string {
+  let cache = message.encoded;
+  if (cache === undefined) {
+    cache = new Map();
+    message.encoded = cache;
+  }
+  let tail = cache.get(escaping);
+  if (tail === undefined) {
+    tail = 'message-id:' + escapeHeaderValue(message.id, escaping) +
+      '\ndestination:' + escapeHeaderValue(message.destination, escaping) + '\n';
+    const { names, values } = message.headers;
+    for (let i = 0; i < names.length; i++) {
+      tail += escapeHeaderValue(names[i]!, escaping) + ':' + escapeHeaderValue(values[i]!, escaping) + '\n';
+    }
+    tail += 'content-length:' + message.body.length + '\n\n';
+    cache.set(escaping, tail);
+  }
+  return tail;
+}
+
+/** "MESSAGE\nsubscription:<id>\n", computed once per subscription or group. */
+export function messageOpening(subscriptionId: string, version: StompVersion): string {
+  return 'MESSAGE\nsubscription:' + escapeHeaderValue(subscriptionId, version) + '\n';
+}
+
+/** Lines a redelivered message carries: RabbitMQ's `redelivered` and a delivery count. */
+export function redeliveryLines(previousDeliveries: number): string {
+  return previousDeliveries > 0 ? `redelivered:true\nx-delivery-count:${previousDeliveries}\n` : '';
+}

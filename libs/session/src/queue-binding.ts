@@ -1,0 +1,60 @@
+// The local consumers of one queue. Entries are taken from the broker only when some consumer can
+// accept one (prefetch window not full, socket not congested), and handed out round-robin, so a
+// queue never pushes more at a consumer than its credit allows.
+import type { Broker } from '@stompede/cluster';
+import type { Outbox } from './outbox.js';
+import type { Subscription } from './subscription.js';
+
+export class QueueBinding {
+  readonly consumers: Subscription[] = [];
+  private next = 0;
+  private scheduled = false;
+  private readonly dispatchBound = () => {
+    this.scheduled = false;
+    this.dispatch();
+  };
+
+  constructor(
+    readonly vhost: string,
+    readonly name: string,
+    private readonly broker: Broker,
+    private readonly outbox: Outbox,
+  ) {}
+
+  add(sub: Subscription): void {
+    this.consumers.push(sub);
+    sub.queue = this;
+    this.schedule();
+  }
+
+  remove(sub: Subscription): void {
+    const i = this.consumers.indexOf(sub);
+    if (i < 0) return;
+    this.consumers.splice(i, 1);
+    if (this.next > i) this.next--;
+    if (this.next >= this.consumers.length) this.next = 0;
+  }
+
+  /** Dispatches at the end of this turn; called whenever entries or credit may have appeared. */
+  schedule(): void {
+    if (this.scheduled || this.consumers.length === 0) return;
+    this.scheduled = true;
+    this.outbox.addTask(this.dispatchBound);
+  }
+
+  dispatch(): void {
+    let refused = 0;
+    while (refused < this.consumers.length) {
+      const sub = this.consumers[this.next]!;
+      this.next = (this.next + 1) % this.consumers.length;
+      if (!sub.session.canTake(sub)) {
+        refused++;
+        continue;
+      }
+      const entry = this.broker.take(this.vhost, this.name);
+      if (entry === undefined) return;
+      refused = 0;
+      sub.session.deliverQueued(sub, entry);
+    }
+  }
+}

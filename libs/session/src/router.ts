@@ -1,0 +1,222 @@
+// Node-local routing: which local subscriptions a message reaches, and the bookkeeping that ties
+// subscriptions to the broker (topic interest, queue consumption). The broker calls in here.
+import { isUtf8 } from 'node:buffer';
+import {
+  QueueFullError,
+  type Broker,
+  type BrokerHandler,
+  type Completion,
+  type Message,
+  type QueuedMessage,
+  type UserHeaders,
+} from '@stompede/cluster';
+import type { SessionConfig } from './config.js';
+import { resolveDestination, type Destination } from './destinations.js';
+import { Group } from './group.js';
+import type { Logger } from './logger.js';
+import { messageOpening } from './message-frame.js';
+import type { Metrics } from './metrics.js';
+import type { Outbox } from './outbox.js';
+import { QueueBinding } from './queue-binding.js';
+import type { Subscription } from './subscription.js';
+import { TopicIndex, type TopicNode } from './topic-index.js';
+
+class VhostState {
+  readonly topics = new TopicIndex();
+  readonly queues = new Map<string, QueueBinding>();
+}
+
+export type DeadLetterReason = 'rejected' | 'delivery-limit';
+
+export class Router implements BrokerHandler {
+  private readonly vhosts = new Map<string, VhostState>();
+  private groupSeq = 0;
+  private readonly deadLetter: Destination | undefined;
+
+  constructor(
+    private readonly config: SessionConfig,
+    readonly broker: Broker,
+    private readonly outbox: Outbox,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    for (const v of config.vhosts) this.vhosts.set(v, new VhostState());
+    if (config.deadLetterDestination !== '') {
+      const d = resolveDestination(config.deadLetterDestination, 'send', config.destinationPrefixes);
+      if ('error' in d) throw new Error(`deadLetterDestination: ${d.detail}`);
+      this.deadLetter = d;
+    }
+  }
+
+  // ---- broker callbacks
+
+  onTopicMessage(vhost: string, message: Message): void {
+    const v = this.vhosts.get(vhost);
+    if (v === undefined) return;
+    const exact = v.topics.exactNode(message.destination);
+    const wild = v.topics.wildcardNodes(message.destination, this.prefixLength(message.destination));
+    if (exact === undefined && wild.length === 0) return;
+    const binary = !textBody(message);
+    if (exact !== undefined) this.deliverToNode(exact, message, binary);
+    for (const node of wild) this.deliverToNode(node, message, binary);
+  }
+
+  onQueueReady(vhost: string, queue: string): void {
+    this.vhosts.get(vhost)?.queues.get(queue)?.schedule();
+  }
+
+  // ---- publishing
+
+  publish(vhost: string, destination: Destination, headers: UserHeaders, body: Uint8Array): Completion {
+    this.metrics.messagesPublished++;
+    if (destination.kind === 'topic') return this.broker.publish(vhost, destination.name, headers, body);
+    this.metrics.messagesEnqueued++;
+    return this.broker.enqueue(vhost, destination.name, headers, body);
+  }
+
+  // ---- subscriptions
+
+  subscribe(vhost: string, sub: Subscription): void {
+    const v = this.vhost(vhost);
+    const d = sub.destination;
+    if (d.kind !== 'topic') {
+      let binding = v.queues.get(d.name);
+      if (binding === undefined) {
+        binding = new QueueBinding(vhost, d.name, this.broker, this.outbox);
+        v.queues.set(d.name, binding);
+        this.broker.consume(vhost, d.name);
+      }
+      binding.add(sub);
+      return;
+    }
+    const { node, created } = v.topics.ensure(d.name, d.prefixLength, d.wildcard);
+    if (created) this.broker.watch(vhost, d.name);
+    sub.node = node;
+    if (sub.acked) {
+      node.acked.add(sub);
+      return;
+    }
+    const key = sub.id + '\u0000' + sub.session.version;
+    let group = node.groups.get(key);
+    if (group === undefined) {
+      group = new Group(
+        'g' + (++this.groupSeq).toString(36),
+        key,
+        messageOpening(sub.id, sub.session.version),
+        sub.session.version,
+        this.outbox,
+      );
+      node.groups.set(key, group);
+    }
+    sub.group = group;
+    sub.session.joinGroup(sub, group);
+  }
+
+  /** Detaches `sub`; the caller has already settled its unacked deliveries. */
+  unsubscribe(vhost: string, sub: Subscription): void {
+    const v = this.vhost(vhost);
+    const queue = sub.queue;
+    if (queue !== undefined) {
+      queue.remove(sub);
+      sub.queue = undefined;
+      if (queue.consumers.length === 0) {
+        v.queues.delete(queue.name);
+        this.broker.cancel(vhost, queue.name);
+      } else {
+        queue.schedule();
+      }
+      return;
+    }
+    const node = sub.node;
+    if (node === undefined) return;
+    sub.node = undefined;
+    const group = sub.group;
+    if (group !== undefined) {
+      sub.group = undefined;
+      sub.session.leaveGroup(sub, group);
+      if (group.empty) node.groups.delete(group.key);
+    } else {
+      node.acked.delete(sub);
+    }
+    this.forgetIfEmpty(vhost, v, node);
+  }
+
+  ackEntry(vhost: string, entry: QueuedMessage): void {
+    this.broker.ack(vhost, entry);
+  }
+
+  requeueEntry(vhost: string, entry: QueuedMessage): void {
+    this.metrics.messagesRedelivered++;
+    this.broker.requeue(vhost, entry);
+  }
+
+  openReplyQueue(vhost: string, queue: string): void {
+    this.broker.openReplyQueue(vhost, queue);
+  }
+
+  closeReplyQueue(vhost: string, queue: string): void {
+    this.broker.closeReplyQueue(vhost, queue);
+  }
+
+  /**
+   * Sends a message nobody will process to the dead-letter destination, if one is configured
+   * (otherwise it is dropped). Dead-lettered copies carry why and where they came from.
+   */
+  deadLetterMessage(vhost: string, message: Message, reason: DeadLetterReason): void {
+    const target = this.deadLetter;
+    if (target === undefined || target.name === message.destination) {
+      this.logger.debug({ destination: message.destination, messageId: message.id, reason }, 'message discarded');
+      return;
+    }
+    const names = [...message.headers.names, 'x-death-reason', 'x-original-destination', 'x-original-message-id'];
+    const values = [...message.headers.values, reason, message.destination, message.id];
+    try {
+      const done = this.publish(vhost, target, { names, values }, message.body);
+      if (done instanceof Promise) done.catch((err: unknown) => this.deadLetterFailed(message, err));
+      this.metrics.messagesDeadLettered++;
+    } catch (err) {
+      this.deadLetterFailed(message, err);
+    }
+  }
+
+  /** Numbers for introspection and tests. */
+  stats(vhost: string): { topics: number; queues: number } {
+    const v = this.vhosts.get(vhost);
+    return { topics: v?.topics.size ?? 0, queues: v?.queues.size ?? 0 };
+  }
+
+  private deadLetterFailed(message: Message, err: unknown): void {
+    const why = err instanceof QueueFullError ? err.message : String(err);
+    this.logger.warn({ destination: message.destination, messageId: message.id, err: why }, 'dead-lettering failed; message dropped');
+  }
+
+  private deliverToNode(node: TopicNode, message: Message, binary: boolean): void {
+    for (const group of node.groups.values()) {
+      group.deliver(message, binary);
+      this.metrics.messagesDelivered += group.size;
+    }
+    for (const sub of node.acked) sub.session.deliverTopic(sub, message);
+  }
+
+  private forgetIfEmpty(vhost: string, v: VhostState, node: TopicNode): void {
+    if (!node.empty) return;
+    v.topics.remove(node);
+    this.broker.unwatch(vhost, node.pattern);
+  }
+
+  private vhost(name: string): VhostState {
+    const v = this.vhosts.get(name);
+    if (v === undefined) throw new Error(`unknown vhost ${name}`);
+    return v;
+  }
+
+  private prefixLength(destination: string): number {
+    for (const p of this.config.destinationPrefixes) if (destination.startsWith(p.prefix)) return p.prefix.length;
+    return 0;
+  }
+}
+
+/** Whether a message body may travel as WebSocket text; computed once per message. */
+export function textBody(message: Message): boolean {
+  return (message.textBody ??= isUtf8(message.body));
+}

@@ -1,0 +1,101 @@
+// One SUBSCRIBE of one session, and the deliveries it has not had acknowledged yet.
+import { Deque, type Message, type QueuedMessage } from '@stompede/cluster';
+import type { Destination } from './destinations.js';
+import type { Group } from './group.js';
+import type { QueueBinding } from './queue-binding.js';
+import type { Session } from './session.js';
+import type { TopicNode } from './topic-index.js';
+
+export type AckMode = 'auto' | 'client' | 'client-individual';
+
+export const ACK_MODES: readonly AckMode[] = ['auto', 'client', 'client-individual'];
+
+export interface Delivery {
+  readonly tag: number;
+  readonly message: Message;
+  /** The queue entry, for queue deliveries. */
+  readonly entry: QueuedMessage | undefined;
+  /** How many times this message was delivered to this subscription before. */
+  readonly previous: number;
+}
+
+/** A topic message waiting for credit on an acked subscription. */
+interface Held {
+  readonly message: Message;
+  readonly previous: number;
+}
+
+export class Subscription {
+  /** Deliveries awaiting ACK/NACK, in delivery order (which cumulative `client` acks rely on). */
+  readonly unacked = new Map<number, Delivery>();
+  /** STOMP 1.0/1.1 acknowledge by message-id; the index exists only for those sessions. */
+  byMessageId: Map<string, Delivery> | undefined;
+  /** Topic messages that arrived while the subscription had no credit (acked modes only). */
+  held: Deque<Held> | undefined;
+  heldBytes = 0;
+  group: Group | undefined;
+  /** Joined its group through the transport's native fan-out (a uWS topic). */
+  native = false;
+  node: TopicNode | undefined;
+  queue: QueueBinding | undefined;
+  /** "MESSAGE\nsubscription:<id>\n" for acked deliveries. */
+  opening = '';
+
+  constructor(
+    readonly session: Session,
+    /** Unique within the session; used in `ack` header values. */
+    readonly ordinal: number,
+    readonly id: string,
+    readonly destination: Destination,
+    readonly ackMode: AckMode,
+    /** Most unacked deliveries; prefetch-count or the configured ceiling. */
+    readonly window: number,
+  ) {}
+
+  get acked(): boolean {
+    return this.ackMode !== 'auto';
+  }
+
+  /** Room for another unacked delivery. */
+  get hasCredit(): boolean {
+    return this.unacked.size < this.window;
+  }
+
+  track(delivery: Delivery): void {
+    this.unacked.set(delivery.tag, delivery);
+    this.byMessageId?.set(delivery.message.id, delivery);
+  }
+
+  untrack(delivery: Delivery): void {
+    this.unacked.delete(delivery.tag);
+    this.byMessageId?.delete(delivery.message.id);
+  }
+
+  /**
+   * The deliveries an ACK or NACK of `target` settles: in client-individual mode just that one, in
+   * client mode it and every delivery before it (spec: ACK "cumulative" in client mode).
+   */
+  settledBy(target: Delivery): Delivery[] {
+    if (this.ackMode !== 'client') return [target];
+    const out: Delivery[] = [];
+    for (const d of this.unacked.values()) {
+      out.push(d);
+      if (d === target) break;
+    }
+    return out;
+  }
+
+  hold(message: Message, previous: number, atHead: boolean): void {
+    this.held ??= new Deque();
+    message.retain();
+    if (atHead) this.held.unshift({ message, previous });
+    else this.held.push({ message, previous });
+    this.heldBytes += message.body.length;
+  }
+
+  nextHeld(): Held | undefined {
+    const h = this.held?.shift();
+    if (h !== undefined) this.heldBytes -= h.message.body.length;
+    return h;
+  }
+}

@@ -1,0 +1,106 @@
+// Configuration is read once, at start: CLI flags over STOMPEDE_* env vars over defaults. Every
+// value is validated here; the rest of the node receives a frozen, typed object.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { resolveDestination, type SessionConfig } from '@stompede/session';
+import { SETTINGS, SettingError, type BrokerConfig, type Setting } from './settings.js';
+
+export class ConfigError extends Error {}
+
+export interface ParsedArgs {
+  readonly config: BrokerConfig;
+  readonly help: boolean;
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const setting of SETTINGS) options[setting.flag.slice(2)] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\nRun with --help for the list of settings.`);
+  }
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const setting of SETTINGS) {
+    const flagValue = values[setting.flag.slice(2)];
+    const raw = typeof flagValue === 'string' ? flagValue : (env[setting.env] ?? setting.defaultText ?? defaultFor(setting));
+    try {
+      out[setting.key] = setting.parse(raw);
+    } catch (err) {
+      if (!(err instanceof SettingError)) throw err;
+      const source = typeof flagValue === 'string' ? setting.flag : env[setting.env] !== undefined ? setting.env : 'default';
+      problems.push(`${setting.env} (${setting.flag}, from ${source}): ${err.message}`);
+    }
+  }
+  const config = out as unknown as BrokerConfig;
+  if (problems.length === 0) problems.push(...crossChecks(config));
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return { config: Object.freeze(config), help: values['help'] === true };
+}
+
+function defaultFor(setting: Setting): string {
+  if (setting.key === 'nodeId') return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-${randomBytes(3).toString('hex')}`;
+  throw new Error(`no default for ${setting.env}`);
+}
+
+function crossChecks(c: BrokerConfig): string[] {
+  const problems: string[] = [];
+  if (c.heartbeatCeilingMs < c.heartbeatFloorMs) {
+    problems.push('STOMPEDE_HEARTBEAT_CEILING_MS must not be below STOMPEDE_HEARTBEAT_FLOOR_MS');
+  }
+  if (c.maxHeaderLineBytes > c.maxFrameBytes) {
+    problems.push('STOMPEDE_MAX_HEADER_LINE_BYTES must not exceed STOMPEDE_MAX_FRAME_BYTES');
+  }
+  if (c.tcpPort === c.wsPort) problems.push('STOMPEDE_TCP_PORT and STOMPEDE_WS_PORT must differ');
+  if (c.destinationPrefixes.length === 0) problems.push('STOMPEDE_DESTINATION_PREFIXES needs at least one prefix');
+  if (c.deadLetterDestination !== '') {
+    const d = resolveDestination(c.deadLetterDestination, 'send', c.destinationPrefixes);
+    if ('error' in d) problems.push(`STOMPEDE_DEAD_LETTER_DESTINATION: ${d.detail}`);
+    else if (d.kind === 'reply') problems.push('STOMPEDE_DEAD_LETTER_DESTINATION cannot be a reply queue');
+  }
+  return problems;
+}
+
+export function sessionConfig(c: BrokerConfig, version: string): SessionConfig {
+  return {
+    nodeId: c.nodeId,
+    serverName: `Stompede/${version}`,
+    maxFrameBytes: c.maxFrameBytes,
+    maxHeaders: c.maxHeaders,
+    maxHeaderLineBytes: c.maxHeaderLineBytes,
+    vhosts: c.vhosts,
+    hostAliases: c.hostAliases,
+    heartbeatMs: c.heartbeatMs,
+    heartbeatFloorMs: c.heartbeatFloorMs,
+    heartbeatCeilingMs: c.heartbeatCeilingMs,
+    heartbeatGrace: c.heartbeatGrace,
+    connectTimeoutMs: c.connectTimeoutMs,
+    maxConnections: c.maxConnections,
+    maxSubscriptions: c.maxSubscriptions,
+    maxPendingOutboundBytes: c.maxPendingOutboundBytes,
+    slowConsumerPolicy: c.slowConsumerPolicy,
+    maxUnacked: c.maxUnacked,
+    defaultPrefetch: c.defaultPrefetch,
+    maxTransactions: c.maxTransactions,
+    maxTransactionFrames: c.maxTransactionFrames,
+    maxDeliveries: c.maxDeliveries,
+    deadLetterDestination: c.deadLetterDestination,
+    destinationPrefixes: c.destinationPrefixes,
+    fanoutMode: c.fanoutMode,
+    coalesce: c.coalesce,
+  };
+}
+
+/** The settings as a markdown table, for README.md. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.flag}\` | ${s.defaultText === undefined ? '(computed)' : s.defaultText === '' ? '(empty)' : `\`${s.defaultText}\``} | ${s.doc} |`);
+  return ['| env var | CLI flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+export function helpText(): string {
+  const lines = SETTINGS.map((s) => `  ${s.flag.padEnd(34)} ${s.env}\n      ${s.doc}${s.defaultText === undefined ? '' : ` [default: ${s.defaultText || '(empty)'}]`}`);
+  return `usage: stompede [--setting value ...]\n\nEvery setting can also be given as its STOMPEDE_* environment variable; flags win.\n\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,5 @@
+export { BrokerNode } from './node.js';
+export { parseConfig, sessionConfig, settingsTable, helpText, ConfigError } from './config.js';
+export { SETTINGS, type BrokerConfig, type Setting } from './settings.js';
+export { loadNativeUws, UwsFallbackError } from './uws.js';
+export { createLogger } from './logger.js';

@@ -1,0 +1,75 @@
+// A broker node: the session hub, its cluster-plane broker and the two listeners, wired together.
+import { MemoryBroker, type Broker } from '@stompede/cluster';
+import { Hub, type Logger } from '@stompede/session';
+import { sessionConfig } from './config.js';
+import { createRegistry } from './metrics.js';
+import type { BrokerConfig } from './settings.js';
+import { TcpListener } from './transports/tcp.js';
+import { WsListener } from './transports/ws.js';
+import { loadNativeUws } from './uws.js';
+import { VERSION } from './version.js';
+
+export class BrokerNode {
+  readonly hub: Hub;
+  readonly broker: Broker;
+  private readonly ws: WsListener;
+  private readonly tcp: TcpListener | undefined;
+  private ready = false;
+
+  constructor(
+    readonly config: BrokerConfig,
+    private readonly logger: Logger,
+  ) {
+    const uws = loadNativeUws();
+    this.broker = new MemoryBroker({ maxQueueMessages: config.maxQueueMessages, maxQueueBytes: config.maxQueueBytes });
+    // The hub needs the WebSocket listener's native publish, and the listener needs the hub.
+    let ws: WsListener | undefined;
+    this.hub = new Hub({
+      config: sessionConfig(config, VERSION),
+      broker: this.broker,
+      publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
+      logger,
+    });
+    const registry = createRegistry(this.hub, this.broker);
+    ws = new WsListener({
+      uws,
+      hub: this.hub,
+      bind: config.bind,
+      port: config.wsPort,
+      path: config.wsPath,
+      maxFrameBytes: config.maxFrameBytes,
+      maxPendingOutboundBytes: config.maxPendingOutboundBytes,
+      closeOnBackpressure: config.slowConsumerPolicy === 'disconnect',
+      idleTimeoutSec: config.wsIdleTimeoutSec,
+      health: () => ({ live: true, ready: this.ready }),
+      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    });
+    this.ws = ws;
+    if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger);
+  }
+
+  async start(): Promise<void> {
+    await this.hub.start();
+    await this.ws.listen();
+    await this.tcp?.listen();
+    this.ready = true;
+    this.logger.info(
+      {
+        nodeId: this.config.nodeId,
+        ws: `ws://${this.config.bind}:${this.config.wsPort}${this.config.wsPath}`,
+        tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
+        broker: this.broker.kind,
+        version: VERSION,
+      },
+      'stompede listening',
+    );
+  }
+
+  /** Stops accepting, tells every client (ERROR, then close) and stops the broker. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.ws.stopListening();
+    this.tcp?.stopListening();
+    await this.hub.close();
+  }
+}

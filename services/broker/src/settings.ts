@@ -1,0 +1,170 @@
+// Every setting of a broker node: its env var, CLI flag, default and meaning. The README's settings
+// table is generated from this list (npm run docs:settings) and a test keeps the two in sync.
+import type { DestinationPrefix, FanoutMode, SlowConsumerPolicy } from '@stompede/session';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface BrokerConfig {
+  readonly bind: string;
+  readonly wsPort: number;
+  readonly wsPath: string;
+  readonly tcpPort: number;
+  readonly nodeId: string;
+  readonly logLevel: LogLevel;
+  readonly logPretty: boolean;
+  readonly vhosts: readonly string[];
+  readonly hostAliases: readonly string[];
+  readonly heartbeatMs: readonly [number, number];
+  readonly heartbeatFloorMs: number;
+  readonly heartbeatCeilingMs: number;
+  readonly heartbeatGrace: number;
+  readonly connectTimeoutMs: number;
+  readonly wsIdleTimeoutSec: number;
+  readonly maxFrameBytes: number;
+  readonly maxHeaders: number;
+  readonly maxHeaderLineBytes: number;
+  readonly maxConnections: number;
+  readonly maxSubscriptions: number;
+  readonly maxPendingOutboundBytes: number;
+  readonly slowConsumerPolicy: SlowConsumerPolicy;
+  readonly maxUnacked: number;
+  readonly defaultPrefetch: number;
+  readonly maxQueueMessages: number;
+  readonly maxQueueBytes: number;
+  readonly maxTransactions: number;
+  readonly maxTransactionFrames: number;
+  readonly maxDeliveries: number;
+  readonly deadLetterDestination: string;
+  readonly destinationPrefixes: readonly DestinationPrefix[];
+  readonly fanoutMode: FanoutMode;
+  readonly coalesce: boolean;
+}
+
+export interface Setting {
+  readonly key: keyof BrokerConfig;
+  readonly env: string;
+  readonly flag: string;
+  /** The default as a user would write it; `undefined` when it is computed at start. */
+  readonly defaultText: string | undefined;
+  readonly doc: string;
+  parse(raw: string): unknown;
+}
+
+export class SettingError extends Error {}
+
+const MAX_INT = 2 ** 31 - 1;
+
+function int(min: number, max = MAX_INT) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw)) throw new SettingError(`must be a whole number, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new SettingError(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function oneOf<T extends string>(...values: T[]) {
+  return (raw: string): T => {
+    if (!values.includes(raw as T)) throw new SettingError(`must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+}
+
+function bool(raw: string): boolean {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new SettingError(`must be true or false, got "${raw}"`);
+}
+
+function list(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function nonEmptyList(raw: string): string[] {
+  const l = list(raw);
+  if (l.length === 0) throw new SettingError('needs at least one entry');
+  return l;
+}
+
+function text(raw: string): string {
+  return raw;
+}
+
+function path(raw: string): string {
+  if (!raw.startsWith('/')) throw new SettingError(`must start with /, got "${raw}"`);
+  return raw;
+}
+
+function heartbeatPair(raw: string): [number, number] {
+  const m = /^(\d+),(\d+)$/.exec(raw);
+  if (m === null) throw new SettingError(`must be two numbers "send,receive" in ms, got "${raw}"`);
+  return [int(0)(m[1]!), int(0)(m[2]!)];
+}
+
+function prefixes(raw: string): DestinationPrefix[] {
+  return list(raw).map((entry) => {
+    const eq = entry.lastIndexOf('=');
+    const prefix = entry.slice(0, eq);
+    const kind = entry.slice(eq + 1);
+    if (eq < 1 || !prefix.startsWith('/') || !prefix.endsWith('/')) {
+      throw new SettingError(`entries are "/prefix/=topic" or "/prefix/=queue", got "${entry}"`);
+    }
+    if (kind !== 'topic' && kind !== 'queue') throw new SettingError(`kind must be topic or queue, got "${kind}"`);
+    if (prefix === '/temp-queue/' || prefix === '/reply-queue/') throw new SettingError(`${prefix} is reserved`);
+    return { prefix, kind };
+  });
+}
+
+function positive(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 1) throw new SettingError(`must be a number >= 1, got "${raw}"`);
+  return n;
+}
+
+function s(key: keyof BrokerConfig, env: string, defaultText: string | undefined, doc: string, parse: (raw: string) => unknown): Setting {
+  const flag = '--' + env.replace(/^STOMPEDE_/, '').toLowerCase().replaceAll('_', '-');
+  return { key, env, flag, defaultText, doc, parse };
+}
+
+export const SETTINGS: readonly Setting[] = [
+  s('bind', 'STOMPEDE_BIND', '0.0.0.0', 'Address the WebSocket and TCP listeners bind to.', text),
+  s('wsPort', 'STOMPEDE_WS_PORT', '15674', 'WebSocket port; also serves /healthz, /readyz and /metrics.', int(1, 65535)),
+  s('wsPath', 'STOMPEDE_WS_PATH', '/ws', 'Path of the STOMP-over-WebSocket endpoint.', path),
+  s('tcpPort', 'STOMPEDE_TCP_PORT', '61613', 'STOMP-over-TCP port; 0 switches TCP off.', int(0, 65535)),
+  s('nodeId', 'STOMPEDE_NODE_ID', undefined, 'Name of this node in logs, session ids and reply-queue names. Default: hostname plus a random suffix.', (raw) => {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new SettingError(`must be 1-64 of A-Z a-z 0-9 . _ -, got "${raw}"`);
+    return raw;
+  }),
+  s('logLevel', 'STOMPEDE_LOG_LEVEL', 'info', 'pino log level: fatal, error, warn, info, debug, trace or silent.', oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+  s('logPretty', 'STOMPEDE_LOG_PRETTY', 'false', 'Human-readable logs through pino-pretty (a dev dependency) instead of JSON lines.', bool),
+  s('vhosts', 'STOMPEDE_VHOSTS', '/', 'Virtual hosts, comma-separated; the first is the default for clients that send no host header.', nonEmptyList),
+  s('hostAliases', 'STOMPEDE_HOST_ALIASES', 'localhost,127.0.0.1,::1', 'host header values that mean the default vhost (STOMP 1.2 clients send the DNS name they connected to). Any other unknown host is refused.', list),
+  s('heartbeatMs', 'STOMPEDE_HEARTBEAT_MS', '10000,10000', 'Server heart-beat offer "send,receive" in ms; 0 turns a direction off.', heartbeatPair),
+  s('heartbeatFloorMs', 'STOMPEDE_HEARTBEAT_FLOOR_MS', '1000', 'Shortest heart-beat interval the server agrees to, in either direction.', int(1)),
+  s('heartbeatCeilingMs', 'STOMPEDE_HEARTBEAT_CEILING_MS', '60000', 'Longest the server stays silent when the client asked for heart-beats (keeps idle proxies from cutting the connection).', int(1)),
+  s('heartbeatGrace', 'STOMPEDE_HEARTBEAT_GRACE', '2', 'A client is dead after this many negotiated intervals without any data.', positive),
+  s('connectTimeoutMs', 'STOMPEDE_CONNECT_TIMEOUT_MS', '10000', 'Time from socket open to the CONNECT frame.', int(1)),
+  s('wsIdleTimeoutSec', 'STOMPEDE_WS_IDLE_TIMEOUT_SEC', '120', 'WebSocket-level idle timeout with automatic pings, for dead peers that negotiated no heart-beats; 0 = off, else 8-960.', (raw) => {
+    const n = int(0, 960)(raw);
+    if (n > 0 && n < 8) throw new SettingError(`must be 0 or between 8 and 960, got ${n}`);
+    return n;
+  }),
+  s('maxFrameBytes', 'STOMPEDE_MAX_FRAME_BYTES', '4194304', 'Largest frame a client may send (command, headers and body).', int(256)),
+  s('maxHeaders', 'STOMPEDE_MAX_HEADERS', '100', 'Most headers in one client frame.', int(1)),
+  s('maxHeaderLineBytes', 'STOMPEDE_MAX_HEADER_LINE_BYTES', '65536', 'Longest command or header line in a client frame.', int(64)),
+  s('maxConnections', 'STOMPEDE_MAX_CONNECTIONS', '100000', 'Most client connections on this node, WebSocket and TCP together.', int(1)),
+  s('maxSubscriptions', 'STOMPEDE_MAX_SUBSCRIPTIONS', '1000', 'Most subscriptions (including reply queues) on one connection.', int(1)),
+  s('maxPendingOutboundBytes', 'STOMPEDE_MAX_PENDING_OUTBOUND_BYTES', '8388608', 'Bytes that may wait for a slow reader on one connection. Acked and queue deliveries pause at half of it; past it the slow-consumer policy applies.', int(65536)),
+  s('slowConsumerPolicy', 'STOMPEDE_SLOW_CONSUMER_POLICY', 'disconnect', 'What an auto-ack topic subscriber that falls behind by maxPendingOutboundBytes gets: disconnect (ERROR and close), or drop (messages skipped and counted in stompede_slow_consumer_drops_total).', oneOf<SlowConsumerPolicy>('disconnect', 'drop')),
+  s('maxUnacked', 'STOMPEDE_MAX_UNACKED', '10000', 'Most unacknowledged messages per client-ack subscription; prefetch-count can only lower it.', int(1)),
+  s('defaultPrefetch', 'STOMPEDE_DEFAULT_PREFETCH', '0', 'prefetch-count for subscriptions that do not set one; 0 = up to maxUnacked.', int(0)),
+  s('maxQueueMessages', 'STOMPEDE_MAX_QUEUE_MESSAGES', '100000', 'Most messages one queue holds while waiting for consumers; a SEND beyond it gets ERROR.', int(1)),
+  s('maxQueueBytes', 'STOMPEDE_MAX_QUEUE_BYTES', '67108864', 'Most bytes one queue holds while waiting for consumers; a SEND beyond it gets ERROR.', int(1024)),
+  s('maxTransactions', 'STOMPEDE_MAX_TRANSACTIONS', '16', 'Most open transactions per connection.', int(1)),
+  s('maxTransactionFrames', 'STOMPEDE_MAX_TRANSACTION_FRAMES', '1024', 'Most SEND/ACK/NACK frames one transaction buffers.', int(1)),
+  s('maxDeliveries', 'STOMPEDE_MAX_DELIVERIES', '0', 'Delivery attempts before a NACKed message is dead-lettered (or dropped); 0 = unlimited.', int(0)),
+  s('deadLetterDestination', 'STOMPEDE_DEAD_LETTER_DESTINATION', '', 'Where NACK requeue:false and delivery-limit messages go, e.g. /queue/dead-letter; empty = they are dropped.', text),
+  s('destinationPrefixes', 'STOMPEDE_DESTINATION_PREFIXES', '/topic/=topic,/queue/=queue', 'Destination prefixes and their semantics, "prefix=topic|queue", comma-separated.', prefixes),
+  s('fanoutMode', 'STOMPEDE_FANOUT_MODE', 'native', 'How auto-ack topic messages reach WebSocket subscribers: native (one uWS publish per group) or per-socket (a send per subscriber). For benchmarking.', oneOf<FanoutMode>('native', 'per-socket')),
+  s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),
+];

@@ -1,0 +1,189 @@
+// STOMP over WebSocket on uWebSockets.js, plus the node's HTTP endpoints on the same port.
+// The only module that touches uWS sockets.
+import type { Hub, Session, Transport } from '@stompede/session';
+import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { UwsModule } from '../uws.js';
+
+/** STOMP subprotocols in preference order (STOMP 1.2 spec, "WebSocket"). */
+const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
+
+interface SocketData {
+  readonly remote: string;
+  session: Session | undefined;
+  transport: WsTransport | undefined;
+}
+
+class WsTransport implements Transport {
+  readonly kind = 'ws';
+  closed = false;
+
+  constructor(
+    private readonly ws: WebSocket<SocketData>,
+    readonly remoteAddress: string,
+  ) {}
+
+  write(chunks: readonly Uint8Array[], bytes: number, binary: boolean): void {
+    if (this.closed) return;
+    const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);
+    // Writes happen outside uWS callbacks (end-of-turn flush), where sockets are not corked.
+    this.ws.cork(() => this.ws.send(data, binary));
+  }
+
+  bufferedBytes(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  joinGroup(topic: string): boolean {
+    if (this.closed) return false;
+    this.ws.subscribe(topic);
+    return true;
+  }
+
+  leaveGroup(topic: string): void {
+    if (!this.closed) this.ws.unsubscribe(topic);
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Sends a close frame after everything already queued, so the last ERROR/RECEIPT arrives.
+    this.ws.end(1000);
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close();
+  }
+}
+
+export interface WsListenerOptions {
+  readonly uws: UwsModule;
+  readonly hub: Hub;
+  readonly bind: string;
+  readonly port: number;
+  readonly path: string;
+  readonly maxFrameBytes: number;
+  readonly maxPendingOutboundBytes: number;
+  readonly closeOnBackpressure: boolean;
+  readonly idleTimeoutSec: number;
+  readonly health: () => { live: boolean; ready: boolean };
+  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+}
+
+export class WsListener {
+  readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | undefined;
+
+  constructor(private readonly o: WsListenerOptions) {
+    const { uws, hub } = o;
+    this.app = uws.App();
+    this.app.ws<SocketData>(o.path, {
+      compression: uws.DISABLED,
+      // Room for one maximal frame plus change: a larger single STOMP frame still reaches the
+      // parser and gets a proper ERROR naming maxFrameBytes. Beyond this uWS closes with 1009.
+      maxPayloadLength: o.maxFrameBytes * 2,
+      maxBackpressure: o.maxPendingOutboundBytes,
+      closeOnBackpressureLimit: o.closeOnBackpressure ? 1 : 0,
+      idleTimeout: o.idleTimeoutSec,
+      sendPingsAutomatically: o.idleTimeoutSec > 0,
+      upgrade: (res, req, context) => {
+        const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
+        const protocol = SUBPROTOCOLS.find((p) => offered.includes(p)) ?? '';
+        const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+        res.upgrade<SocketData>(
+          { remote, session: undefined, transport: undefined },
+          req.getHeader('sec-websocket-key'),
+          protocol,
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: (ws) => {
+        const data = ws.getUserData();
+        data.transport = new WsTransport(ws, data.remote);
+        data.session = hub.open(data.transport);
+      },
+      message: (ws, message) => {
+        // A view, not a copy: uWS neuters the ArrayBuffer when this callback returns.
+        ws.getUserData().session?.receive(new Uint8Array(message));
+      },
+      drain: (ws) => {
+        ws.getUserData().session?.onDrain();
+      },
+      close: (ws, code) => {
+        const data = ws.getUserData();
+        if (data.transport !== undefined) {
+          // uWS closes with 1006 when closeOnBackpressureLimit cuts a subscriber that fell behind.
+          if (!data.transport.closed && code === 1006 && o.closeOnBackpressure && ws.getBufferedAmount() > 0) {
+            hub.metrics.slowConsumerDisconnects++;
+          }
+          data.transport.closed = true;
+        }
+        data.session?.onClosed();
+      },
+    });
+    this.app.get('/healthz', (res) => {
+      const h = o.health();
+      reply(res, h.live ? '200 OK' : '503 Service Unavailable', h.live ? 'ok\n' : 'not live\n');
+    });
+    this.app.get('/readyz', (res) => {
+      const h = o.health();
+      reply(res, h.ready ? '200 OK' : '503 Service Unavailable', h.ready ? 'ready\n' : 'not ready\n');
+    });
+    this.app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      o.metrics().then(
+        (m) => {
+          if (!aborted) res.cork(() => res.writeHeader('content-type', m.contentType).end(m.body));
+        },
+        () => {
+          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+        },
+      );
+    });
+    this.app.any('/*', (res) => reply(res, '404 Not Found', 'not found\n'));
+  }
+
+  /** Native publish to every socket of a group, in C++. */
+  publish(topic: string, bytes: Uint8Array, binary: boolean): void {
+    this.app.publish(topic, bytes, binary);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(this.o.bind, this.o.port, (socket) => {
+        if (socket === false) reject(new Error(`cannot listen on ${this.o.bind}:${this.o.port} (WebSocket)`));
+        else {
+          this.listenSocket = socket;
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Stops accepting new connections; existing ones stay. */
+  stopListening(): void {
+    if (this.listenSocket !== undefined) {
+      this.o.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+  }
+}
+
+function reply(res: HttpResponse, status: string, body: string): void {
+  res.writeStatus(status).writeHeader('content-type', 'text/plain').end(body);
+}
+
+function concat(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+// Starts real broker processes (the built services/broker/dist/main.js) on free ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface BrokerHandle {
+  readonly wsPort: number;
+  readonly tcpPort: number;
+  readonly wsUrl: string;
+  readonly httpUrl: string;
+  readonly process: ChildProcess;
+  readonly pid: number;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  kill(): void;
+}
+
+export interface StartOptions {
+  /** STOMPEDE_* settings on top of the test defaults. */
+  readonly env?: Record<string, string>;
+  readonly args?: readonly string[];
+  readonly timeoutMs?: number;
+}
+
+/** Starts a broker and resolves once it logged that it is listening. */
+export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
+  const wsPort = await freePort();
+  const tcpPort = await freePort();
+  const env: Record<string, string> = {
+    ...process.env as Record<string, string>,
+    STOMPEDE_BIND: '127.0.0.1',
+    STOMPEDE_WS_PORT: String(wsPort),
+    STOMPEDE_TCP_PORT: String(tcpPort),
+    STOMPEDE_LOG_LEVEL: 'debug',
+    STOMPEDE_NODE_ID: 'test-node',
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [MAIN, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start within ${options.timeoutMs ?? 10000} ms:\n${out}`)), options.timeoutMs ?? 10_000);
+    const check = (): void => {
+      if (out.includes('stompede listening')) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    wsPort,
+    tcpPort,
+    wsUrl: `ws://127.0.0.1:${wsPort}/ws`,
+    httpUrl: `http://127.0.0.1:${wsPort}`,
+    process: child,
+    pid: child.pid!,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+    kill() {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Runs the broker binary to completion (for --help, bad settings, refusing to start). */
+export async function runBroker(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env as Record<string, string>, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output };
+}

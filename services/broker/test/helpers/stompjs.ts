@@ -1,0 +1,58 @@
+// @stomp/stompjs clients over the `ws` WebSocket, the way browser and Node users run them.
+import { Client, type IMessage, type StompConfig } from '@stomp/stompjs';
+import WebSocket from 'ws';
+
+// stompjs looks for a global WebSocket (browsers have one; Node 20 does not by default).
+Object.assign(globalThis, { WebSocket });
+
+export async function connectStompjs(url: string, config: StompConfig = {}): Promise<Client> {
+  const client = new Client({ brokerURL: url, reconnectDelay: 0, debug: () => {}, ...config });
+  await new Promise<void>((resolve, reject) => {
+    client.onConnect = () => resolve();
+    client.onStompError = (f) => reject(new Error(`STOMP ERROR: ${f.headers['message']} ${f.body}`));
+    client.onWebSocketError = () => reject(new Error('WebSocket error'));
+    client.activate();
+  });
+  return client;
+}
+
+/** Collects messages of a subscription; `until(n)` waits for n of them. */
+export class Inbox {
+  readonly messages: IMessage[] = [];
+  private waiters: { n: number; resolve: () => void }[] = [];
+
+  readonly push = (m: IMessage): void => {
+    this.messages.push(m);
+    this.waiters = this.waiters.filter((w) => {
+      if (this.messages.length < w.n) return true;
+      w.resolve();
+      return false;
+    });
+  };
+
+  async until(n: number, timeoutMs = 5000): Promise<IMessage[]> {
+    if (this.messages.length >= n) return this.messages;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.waiters.push({ n, resolve })),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`got ${this.messages.length} of ${n} messages in ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return this.messages;
+  }
+
+  get bodies(): string[] {
+    return this.messages.map((m) => m.body);
+  }
+}
+
+/** Waits for a receipt through stompjs's watchForReceipt. */
+export function receipt(client: Client, id: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no RECEIPT ${id}`)), timeoutMs);
+    client.watchForReceipt(id, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
