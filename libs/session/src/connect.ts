@@ -61,6 +61,8 @@ function resolveVhost(host: string | undefined, config: SessionConfig): string |
   const fallback = config.vhosts[0]!;
   if (host === undefined) return fallback;
   if (config.vhosts.includes(host)) return host;
-  if (config.hostAliases.includes(host)) return fallback;
+  // Aliases are DNS names, which are case-insensitive; vhost names are not (as in RabbitMQ).
+  const lower = host.toLowerCase();
+  if (config.hostAliases.some((a) => a.toLowerCase() === lower)) return fallback;
   return null;
 }

@@ -18,12 +18,22 @@ export interface GroupMember {
   deliverShared(frame: Uint8Array, binary: boolean): void;
 }
 
+/** A member reached through the transport's native publish. */
+export interface NativeMember {
+  /** Looks at the socket's backlog; a member too far behind closes itself as a slow consumer. */
+  checkBacklog(): void;
+}
+
 const MIN_BATCH_BYTES = 1024;
 
 export class Group {
   dirty = false;
-  nativeMembers = 0;
+  /** Members reached by native publish. */
+  readonly native = new Set<NativeMember>();
+  /** Members written to per socket. */
   readonly members = new Set<GroupMember>();
+  /** Bytes natively published since the members' backlogs were last looked at. */
+  private uncheckedBytes = 0;
   private batch: Uint8Array | null = null;
   private batchLen = 0;
   private batchBinary = false;
@@ -37,14 +47,16 @@ export class Group {
     readonly opening: string,
     readonly escaping: Escaping,
     private readonly outbox: Outbox,
+    /** Native publishes between two looks at the members' backlogs. */
+    private readonly checkEveryBytes: number,
   ) {}
 
   get empty(): boolean {
-    return this.nativeMembers === 0 && this.members.size === 0;
+    return this.native.size === 0 && this.members.size === 0;
   }
 
   get size(): number {
-    return this.nativeMembers + this.members.size;
+    return this.native.size + this.members.size;
   }
 
   /** Encodes `message` once for the whole group and hands it to every member. */
@@ -52,10 +64,10 @@ export class Group {
     const head = this.opening + messageTail(message, this.escaping);
     const headBytes = utf8Length(head);
     const frameBytes = headBytes + message.body.length + 1;
-    const native = this.nativeMembers > 0 && this.outbox.publisher !== null;
+    const native = this.native.size > 0 && this.outbox.publisher !== null;
     if (!native || !this.outbox.coalesce) {
       const frame = encode(new Uint8Array(frameBytes), 0, head, headBytes, message.body);
-      if (native) this.outbox.publisher!.publish(this.topic, frame, binary);
+      if (native) this.publish(this.outbox.publisher!, frame, binary);
       for (const m of this.members) m.deliverShared(frame, binary);
       return;
     }
@@ -74,8 +86,23 @@ export class Group {
   flush(publisher: GroupPublisher): void {
     this.dirty = false;
     if (this.batch === null) return;
-    if (this.nativeMembers > 0) publisher.publish(this.topic, this.batch.subarray(0, this.batchLen), this.batchBinary);
+    if (this.native.size > 0) this.publish(publisher, this.batch.subarray(0, this.batchLen), this.batchBinary);
     this.dropBatch();
+  }
+
+  /**
+   * uWS cuts a socket over its backpressure limit without telling anyone, so every
+   * `checkEveryBytes` of native traffic the members' backlogs are looked at, and one falling
+   * behind is closed (and counted) as a slow consumer before uWS has to. Between two looks a
+   * member's backlog grows by at most `checkEveryBytes` from this group, so the cost is one
+   * native call per member per that many bytes sent to each of them.
+   */
+  private publish(publisher: GroupPublisher, bytes: Uint8Array, binary: boolean): void {
+    publisher.publish(this.topic, bytes, binary);
+    this.uncheckedBytes += bytes.length;
+    if (this.uncheckedBytes < this.checkEveryBytes) return;
+    this.uncheckedBytes = 0;
+    for (const m of [...this.native]) m.checkBacklog();
   }
 
   /**

@@ -36,7 +36,9 @@ export class Hub {
     this.config = options.config;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.outbox = new Outbox(this.config.coalesce, options.publisher);
+    this.outbox = new Outbox(this.config.coalesce, options.publisher, (err) =>
+      this.logger.error({ err }, 'output flush failed'),
+    );
     this.router = new Router(this.config, options.broker, this.outbox, this.metrics, this.logger);
     this.tickMs = Math.min(250, Math.max(10, Math.floor(this.config.heartbeatFloorMs / 4)));
   }

@@ -7,3 +7,4 @@ export { silentLogger, type Logger } from './logger.js';
 export { negotiateConnect, type Connected, type Refused } from './connect.js';
 export { resolveDestination, hasWildcard, TEMP_QUEUE_PREFIX, REPLY_QUEUE_PREFIX, type Destination } from './destinations.js';
 export { WildcardTrie, splitName } from './wildcard-trie.js';
+export { TopicIndex, TopicNode } from './topic-index.js';

@@ -18,7 +18,6 @@ export class Metrics {
   /** ERROR frames sent, by `message` header. */
   readonly errors = new Map<string, number>();
   heartbeatTimeouts = 0;
-  groupPublishes = 0;
 
   countError(message: string): void {
     this.errors.set(message, (this.errors.get(message) ?? 0) + 1);

@@ -28,6 +28,7 @@ export class Outbox {
   constructor(
     readonly coalesce: boolean,
     readonly publisher: GroupPublisher | null,
+    private readonly onError: (err: unknown) => void,
   ) {}
 
   addGroup(group: FlushableGroup): void {
@@ -53,17 +54,28 @@ export class Outbox {
   flush(): void {
     this.scheduled = false;
     // Tasks may schedule more tasks (a dispatch that frees credit); run until quiet.
-    for (let i = 0; i < this.tasks.length; i++) this.tasks[i]!();
+    for (let i = 0; i < this.tasks.length; i++) this.guard(this.tasks[i]!);
     this.tasks = [];
     const groups = this.groups;
     this.groups = [];
-    if (this.publisher !== null) for (const g of groups) g.flush(this.publisher);
-    else for (const g of groups) g.dirty = false;
+    for (const g of groups) {
+      if (this.publisher !== null) this.guard(() => g.flush(this.publisher!));
+      g.dirty = false;
+    }
     const sessions = this.sessions;
     this.sessions = [];
     for (const s of sessions) {
       s.queuedForFlush = false;
-      s.flushOutput();
+      this.guard(() => s.flushOutput());
+    }
+  }
+
+  /** One failing write must not strand the rest of the turn's output. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.onError(err);
     }
   }
 

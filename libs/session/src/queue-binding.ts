@@ -46,13 +46,16 @@ export class QueueBinding {
     let refused = 0;
     while (refused < this.consumers.length) {
       const sub = this.consumers[this.next]!;
-      this.next = (this.next + 1) % this.consumers.length;
+      const following = (this.next + 1) % this.consumers.length;
       if (!sub.session.canTake(sub)) {
+        this.next = following;
         refused++;
         continue;
       }
       const entry = this.broker.take(this.vhost, this.name);
+      // Queue empty: this consumer keeps its turn (else it would be skipped whenever the queue runs dry).
       if (entry === undefined) return;
+      this.next = following;
       refused = 0;
       sub.session.deliverQueued(sub, entry);
     }

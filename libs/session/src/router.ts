@@ -105,6 +105,7 @@ export class Router implements BrokerHandler {
         messageOpening(sub.id, sub.session.version),
         sub.session.version,
         this.outbox,
+        this.config.maxPendingOutboundBytes / 8,
       );
       node.groups.set(key, group);
     }

@@ -13,7 +13,7 @@ import {
 } from '@stompede/stomp';
 import { negotiateConnect } from './connect.js';
 import { resolveDestination, TEMP_QUEUE_PREFIX, REPLY_QUEUE_PREFIX, type Destination } from './destinations.js';
-import type { Group, GroupMember } from './group.js';
+import type { Group, GroupMember, NativeMember } from './group.js';
 import type { Hub } from './hub.js';
 import { messageOpening, messageTail, redeliveryLines } from './message-frame.js';
 import type { FlushableSession } from './outbox.js';
@@ -29,6 +29,8 @@ const RESERVED_HEADERS = new Set([
   'x-delivery-count',
 ]);
 const EOL = new Uint8Array([0x0a]);
+/** Shared by every session until its first asynchronous broker operation: one less object per idle connection. */
+const SETTLED: Promise<void> = Promise.resolve();
 /** A closing connection that does not take its last bytes within this time is cut. */
 const CLOSE_LINGER_MS = 5_000;
 
@@ -49,7 +51,7 @@ class Refusal extends Error {
   }
 }
 
-export class Session implements FlushableSession, GroupMember {
+export class Session implements FlushableSession, GroupMember, NativeMember {
   queuedForFlush = false;
   state: SessionState = 'connecting';
   version: StompVersion = '1.2';
@@ -81,7 +83,7 @@ export class Session implements FlushableSession, GroupMember {
   private replyQueues: Map<string, Subscription> | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private inflight = 0;
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void> = SETTLED;
 
   constructor(
     readonly hub: Hub,
@@ -171,8 +173,13 @@ export class Session implements FlushableSession, GroupMember {
       this.abortSlowConsumer();
       return;
     }
-    if (this.hub.outbox.coalesce) this.hub.outbox.addSession(this);
-    else this.flushOutput();
+    // Coalescing waits for the end of the turn, but not with a lot in hand: a busy turn must not
+    // make a reader that keeps up look like a slow consumer, nor hold megabytes in memory.
+    if (this.hub.outbox.coalesce && this.outBytes < this.hub.config.maxPendingOutboundBytes / 8) {
+      this.hub.outbox.addSession(this);
+    } else {
+      this.flushOutput();
+    }
   }
 
   flushOutput(): void {
@@ -186,6 +193,12 @@ export class Session implements FlushableSession, GroupMember {
       this.outBytes = 0;
       this.outBinary = false;
       this.lastWriteMs = this.hub.now();
+      // The kernel may take everything at once, and then no drain event ever comes: deliveries
+      // that paused for our own queued output resume here.
+      if (this.starved && !this.congested && this.state === 'connected') {
+        this.starved = false;
+        this.resumeDeliveries();
+      }
     }
     if (this.endAfterFlush) {
       this.endAfterFlush = false;
@@ -218,6 +231,15 @@ export class Session implements FlushableSession, GroupMember {
       return;
     }
     this.write(frame, binary);
+  }
+
+  /**
+   * Called by native groups as they publish: a socket whose backlog nears the limit is closed as a
+   * slow consumer here, where it is counted, before uWS cuts it at the limit without a word.
+   */
+  checkBacklog(): void {
+    if (this.state !== 'connected') return;
+    if (this.transport.bufferedBytes() > (this.hub.config.maxPendingOutboundBytes * 3) / 4) this.abortSlowConsumer();
   }
 
   /** A topic message for a client-acked subscription; held while the subscription has no credit. */
@@ -257,8 +279,11 @@ export class Session implements FlushableSession, GroupMember {
     if (config.fanoutMode === 'native' && config.slowConsumerPolicy === 'disconnect' && this.hub.outbox.publisher !== null) {
       // Frames queued before this SUBSCRIBE must not be overtaken by the group's frames.
       this.flushOutput();
+      // Messages batched for the group this turn were routed before this subscription existed:
+      // publish them before this socket joins (a per-socket member would not get them either).
+      if (group.dirty) group.flush(this.hub.outbox.publisher);
       if (this.transport.joinGroup(group.topic)) {
-        group.nativeMembers++;
+        group.native.add(this);
         this.nativeGroups++;
         sub.native = true;
         return;
@@ -269,10 +294,17 @@ export class Session implements FlushableSession, GroupMember {
 
   leaveGroup(sub: Subscription, group: Group): void {
     if (sub.native) {
+      // Messages batched for the group this turn were routed while this subscription was live;
+      // publish them while this socket is still a member (it may be the last one).
+      const publisher = this.hub.outbox.publisher;
+      if (group.dirty && publisher !== null) group.flush(publisher);
       sub.native = false;
-      group.nativeMembers--;
+      group.native.delete(this);
       this.nativeGroups--;
-      this.transport.leaveGroup(group.topic);
+      // A closing socket keeps its native topics until uWS closes it: leaving its last topic makes
+      // uWS discard published messages it has not written yet, which the final RECEIPT/ERROR/close
+      // would otherwise drain first.
+      if (this.state !== 'closing') this.transport.leaveGroup(group.topic);
     } else {
       // A session has at most one subscription per group: the group key includes the id.
       group.members.delete(this);
@@ -293,6 +325,8 @@ export class Session implements FlushableSession, GroupMember {
   }
 
   private releaseHeld(sub: Subscription): void {
+    // A settle can fail the session midway (slow consumer); nothing may follow its ERROR.
+    if (this.state !== 'connected') return;
     while (sub.held !== undefined && sub.held.length > 0 && sub.hasCredit) {
       if (this.congested) {
         this.starved = true;
@@ -471,8 +505,11 @@ export class Session implements FlushableSession, GroupMember {
     const id = h.get('id');
     if (id !== undefined) sub = this.subs?.get(id);
     else if (this.version === '1.0' && h.has('destination')) {
-      const dest = h.get('destination');
-      for (const s of this.subs?.values() ?? []) if (s.destination.name === dest) sub = s;
+      // A 1.0 subscription made without an id is known by its destination; prefer it, then the
+      // oldest other subscription to that destination.
+      const dest = h.get('destination')!;
+      sub = this.subs?.get(dest);
+      if (sub === undefined) for (const s of this.subs?.values() ?? []) if (s.destination.name === dest) { sub = s; break; }
     } else {
       required(h, 'id', 'UNSUBSCRIBE');
     }
@@ -511,6 +548,8 @@ export class Session implements FlushableSession, GroupMember {
       const dot = named.indexOf('.');
       sub = this.subsByOrdinal?.get(Number(named.slice(0, dot)));
       delivery = dot > 0 ? sub?.unacked.get(Number(named.slice(dot + 1))) : undefined;
+      // Number() is lenient (" 1", "01", "0x1", "1.0"): only the exact ack header value names it.
+      if (delivery !== undefined && named !== `${sub!.ordinal}.${delivery.tag}`) delivery = undefined;
     } else {
       named = required(h, 'message-id', frame.command);
       const subscription = this.version === '1.1' ? required(h, 'subscription', frame.command) : h.get('subscription');
@@ -545,18 +584,23 @@ export class Session implements FlushableSession, GroupMember {
     const settled = sub.settledBy(target);
     for (const d of settled) sub.untrack(d);
     const router = this.hub.router;
-    // Walk backwards so requeued entries end up at the head in their original order.
-    for (let i = settled.length - 1; i >= 0; i--) {
-      const d = settled[i]!;
+    const limit = this.hub.config.maxDeliveries;
+    const again: Delivery[] = [];
+    // Acks and dead letters in delivery order, so the dead-letter destination keeps that order.
+    for (const d of settled) {
       if (!nack) {
         if (d.entry !== undefined) router.ackEntry(this.vhost, d.entry);
-        continue;
-      }
-      const limit = this.hub.config.maxDeliveries;
-      if (!requeue || (limit > 0 && d.previous + 1 >= limit)) {
+      } else if (!requeue || (limit > 0 && d.previous + 1 >= limit)) {
         router.deadLetterMessage(this.vhost, d.message, requeue ? 'delivery-limit' : 'rejected');
         if (d.entry !== undefined) router.ackEntry(this.vhost, d.entry);
-      } else if (d.entry !== undefined) {
+      } else {
+        again.push(d);
+      }
+    }
+    // Requeues walk backwards so they end up at the head in their original order.
+    for (let i = again.length - 1; i >= 0; i--) {
+      const d = again[i]!;
+      if (d.entry !== undefined) {
         router.requeueEntry(this.vhost, d.entry);
       } else {
         this.hub.metrics.messagesRedelivered++;
@@ -648,6 +692,9 @@ export class Session implements FlushableSession, GroupMember {
     if (!(done instanceof Promise)) return;
     this.inflight++;
     const receipt = this.current?.headers.get('receipt');
+    // The chain attaches its handler only when earlier operations are done; mark a rejection as
+    // handled now, or one that comes first is an unhandled rejection (fatal in Node by default).
+    done.catch(() => {});
     this.chain = this.chain.then(
       () => done.then(
         () => {
@@ -696,6 +743,11 @@ export class Session implements FlushableSession, GroupMember {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.hub.metrics.slowConsumerDisconnects++;
     const config = this.hub.config;
+    // Output the client is not reading is dropped, so the ERROR goes out alone. (Appended to it,
+    // the ERROR could overflow again: write -> abort -> fail -> write ... until the stack blew.)
+    this.out = [];
+    this.outBytes = 0;
+    this.outBinary = false;
     this.fail('slow consumer', `More than ${config.maxPendingOutboundBytes} bytes waited to be read (maxPendingOutboundBytes, slowConsumerPolicy=${config.slowConsumerPolicy}).`);
   }
 

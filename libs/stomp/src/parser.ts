@@ -52,6 +52,7 @@ const KNOWN_COMMANDS = [
 ].map((name) => ({ name, bytes: Uint8Array.from(name, (c) => c.charCodeAt(0)) }));
 
 const EMPTY = new Uint8Array(0);
+const NO_HEADERS = new Headers();
 /** Carry buffers up to this size are kept for the next split token; bigger ones are released. */
 const KEEP_CARRY_BYTES = 16 * 1024;
 
@@ -63,7 +64,8 @@ export class FrameParser {
   private stopped = false;
   private command = '';
   private escaping: Escaping = 'none';
-  private headers = new Headers();
+  /** Replaced by a fresh instance at every frame start; the initial one is never written to. */
+  private headers = NO_HEADERS;
   private contentLength = -1;
   private frameBytes = 0;
   /** Set while one unfinished token (a line, or a body) waits in `carry` for the next chunk. */
@@ -101,11 +103,11 @@ export class FrameParser {
       }
       const lf = chunk.indexOf(LF, pos);
       if (lf < 0) {
-        this.checkLineLength(end - pos);
+        this.checkLineLength(end - pos, chunk[end - 1]!);
         this.append(chunk, pos, end);
         return;
       }
-      this.checkLineLength(lf - pos);
+      this.checkLineLength(lf - pos, chunk[lf - 1]!);
       this.line(chunk, pos, lf);
       pos = lf + 1;
     }
@@ -123,7 +125,7 @@ export class FrameParser {
     if (this.state !== BODY) {
       const lf = chunk.indexOf(LF);
       const take = lf < 0 ? chunk.length : lf;
-      this.checkLineLength(this.carryLen + take);
+      this.checkLineLength(this.carryLen + take, take > 0 ? chunk[take - 1]! : this.carry[this.carryLen - 1]!);
       this.append(chunk, 0, take);
       if (lf < 0) return -1;
       const len = this.endCarry();
@@ -194,6 +196,8 @@ export class FrameParser {
       return;
     }
     if (end === start) {
+      // Header lines after content-length count too, so its body is checked again now.
+      if (this.contentLength >= 0) this.checkBodyBytes(this.contentLength);
       this.state = BODY;
       return;
     }
@@ -285,8 +289,9 @@ export class FrameParser {
     if (this.carry.length > KEEP_CARRY_BYTES) this.carry = EMPTY;
   }
 
-  private checkLineLength(bytes: number): void {
-    if (bytes > this.limits.maxHeaderLineBytes + 1) {
+  /** `bytes` of a line so far, ending with `last`: a trailing CR may be the EOL's and is not counted. */
+  private checkLineLength(bytes: number, last: number): void {
+    if (bytes - (last === CR ? 1 : 0) > this.limits.maxHeaderLineBytes) {
       throw new StompProtocolError(
         'header line too long',
         `A command or header line may be at most ${this.limits.maxHeaderLineBytes} bytes (maxHeaderLineBytes).`,

@@ -55,7 +55,6 @@ export class BrokerNode {
     this.ready = true;
     this.logger.info(
       {
-        nodeId: this.config.nodeId,
         ws: `ws://${this.config.bind}:${this.config.wsPort}${this.config.wsPath}`,
         tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
         broker: this.broker.kind,
@@ -65,11 +64,16 @@ export class BrokerNode {
     );
   }
 
-  /** Stops accepting, tells every client (ERROR, then close) and stops the broker. */
-  async stop(): Promise<void> {
+  /**
+   * Stops accepting, tells every client (ERROR, then close), waits a little for the connections to
+   * take their last bytes and close, and stops the broker.
+   */
+  async stop(graceMs = 2_000): Promise<void> {
     this.ready = false;
     this.ws.stopListening();
     this.tcp?.stopListening();
     await this.hub.close();
+    const deadline = Date.now() + graceMs;
+    while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 }

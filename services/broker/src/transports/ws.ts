@@ -111,15 +111,10 @@ export class WsListener {
       drain: (ws) => {
         ws.getUserData().session?.onDrain();
       },
-      close: (ws, code) => {
+      close: (ws) => {
+        // Do not touch `ws` here beyond its user data: uWS throws on most calls in close.
         const data = ws.getUserData();
-        if (data.transport !== undefined) {
-          // uWS closes with 1006 when closeOnBackpressureLimit cuts a subscriber that fell behind.
-          if (!data.transport.closed && code === 1006 && o.closeOnBackpressure && ws.getBufferedAmount() > 0) {
-            hub.metrics.slowConsumerDisconnects++;
-          }
-          data.transport.closed = true;
-        }
+        if (data.transport !== undefined) data.transport.closed = true;
         data.session?.onClosed();
       },
     });

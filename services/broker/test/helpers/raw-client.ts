@@ -34,6 +34,8 @@ export class RawClient {
   readonly frames: RawFrame[] = [];
   /** Heart-beat EOLs received. */
   beats = 0;
+  /** When each heart-beat EOL arrived (Date.now()), in order. */
+  readonly beatTimes: number[] = [];
   /** Time of the last byte received (ms). */
   lastReceiveMs = Date.now();
   closed = false;
@@ -44,6 +46,8 @@ export class RawClient {
   private waiters: Waiter[] = [];
   private consumed = 0;
   private resolveClosed!: () => void;
+  /** Stops/starts reading from the underlying socket (see pause()). */
+  private flow: { pause(): void; resume(): void } | undefined;
 
   private constructor(private readonly sendRaw: (b: Buffer) => void, private readonly closeRaw: () => void) {
     this.parser = new Parser(
@@ -59,6 +63,7 @@ export class RawClient {
       },
       () => {
         this.beats++;
+        this.beatTimes.push(Date.now());
       },
     );
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -69,6 +74,7 @@ export class RawClient {
     socket.setNoDelay(true);
     await once(socket, 'connect');
     const c = new RawClient((b) => socket.write(b), () => socket.destroy());
+    c.flow = socket;
     socket.on('data', (d: Buffer) => c.onBytes(d));
     socket.on('error', () => {});
     socket.on('close', () => c.onClose());
@@ -78,15 +84,20 @@ export class RawClient {
   static async ws(url: string, protocols: string[] = ['v12.stomp', 'v11.stomp', 'v10.stomp']): Promise<RawClient & { protocol: string }> {
     const ws = new WebSocket(url, protocols);
     ws.binaryType = 'nodebuffer';
-    await once(ws, 'open');
     const c = new RawClient((b) => ws.send(b), () => ws.terminate()) as RawClient & { protocol: string };
-    c.protocol = ws.protocol;
+    // ws.pause() pauses the TCP socket under the WebSocket (ws._socket) and keeps ws's own
+    // receiver from resuming it: nothing is read, like a stalled browser tab.
+    c.flow = ws;
+    // Listen before 'open' resolves: ws can emit messages the server sent right at open (e.g. ERROR
+    // "too many connections") on process.nextTick, before an `await once(ws, 'open')` resumes.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       c.messageKinds.push(isBinary ? 'binary' : 'text');
       c.onBytes(data);
     });
     ws.on('error', () => {});
     ws.on('close', () => c.onClose());
+    await once(ws, 'open');
+    c.protocol = ws.protocol;
     return c;
   }
 
@@ -149,6 +160,16 @@ export class RawClient {
 
   close(): void {
     this.closeRaw();
+  }
+
+  /** Stops reading from the socket: the broker's writes back up as for a slow consumer. */
+  pause(): void {
+    this.flow!.pause();
+  }
+
+  /** Reads again after pause(). */
+  resume(): void {
+    this.flow!.resume();
   }
 
   private onBytes(d: Buffer): void {
