@@ -94,7 +94,7 @@ export class Session implements FlushableSession, GroupMember, NativeMember {
     this.openedMs = now;
     this.lastReadMs = now;
     this.lastWriteMs = now;
-    this.parser = new FrameParser(hub.config, (frame) => this.onFrame(frame));
+    this.parser = new FrameParser(hub.config, this);
   }
 
   // ---------------------------------------------------------------- transport events
@@ -347,7 +347,8 @@ export class Session implements FlushableSession, GroupMember, NativeMember {
 
   // ---------------------------------------------------------------- frames
 
-  private onFrame(frame: Frame): void {
+  /** @internal The parser's sink: a parsed frame, valid during this call only. */
+  onFrame(frame: Frame): void {
     this.hub.metrics.framesIn++;
     this.current = frame;
     try {

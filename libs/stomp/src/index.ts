@@ -3,7 +3,7 @@ export { StompProtocolError } from './errors.js';
 export { escapeHeaderValue, unescapeHeaderValue, type Escaping } from './escape.js';
 export { ClientCommands, ServerCommands, isConnectCommand, type ClientCommand, type ServerCommand, type Frame } from './frame.js';
 export { Headers } from './headers.js';
-export { FrameParser, DEFAULT_PARSER_LIMITS, type ParserLimits } from './parser.js';
+export { FrameParser, DEFAULT_PARSER_LIMITS, type ParserLimits, type FrameSink } from './parser.js';
 export { encodeFrame, encodeHead, encodeWithHead, type HeaderInput } from './encoder.js';
 export { decodeUtf8, decodeAscii, encodeUtf8, utf8Length, writeUtf8 } from './text.js';
 export {

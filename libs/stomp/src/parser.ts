@@ -35,6 +35,11 @@ export interface ParserLimits {
   readonly maxHeaderLineBytes: number;
 }
 
+/** Receives parsed frames; a frame is only valid during the call. */
+export interface FrameSink {
+  onFrame(frame: Frame): void;
+}
+
 export const DEFAULT_PARSER_LIMITS: ParserLimits = {
   maxFrameBytes: 4 * 1024 * 1024,
   maxHeaders: 100,
@@ -66,6 +71,7 @@ export class FrameParser {
   private escaping: Escaping = 'none';
   /** Replaced by a fresh instance at every frame start; the initial one is never written to. */
   private headers = NO_HEADERS;
+  private readonly sink: FrameSink;
   private contentLength = -1;
   private frameBytes = 0;
   /** Set while one unfinished token (a line, or a body) waits in `carry` for the next chunk. */
@@ -75,8 +81,11 @@ export class FrameParser {
 
   constructor(
     private readonly limits: ParserLimits,
-    private readonly onFrame: (frame: Frame) => void,
-  ) {}
+    onFrame: ((frame: Frame) => void) | FrameSink,
+  ) {
+    // An object sink saves an idle connection the closure a callback would cost.
+    this.sink = typeof onFrame === 'function' ? { onFrame } : onFrame;
+  }
 
   /** Stops delivering frames, e.g. once the session decided to close. */
   stop(): void {
@@ -262,7 +271,9 @@ export class FrameParser {
   private emit(body: Uint8Array): void {
     const frame: Frame = { command: this.command, headers: this.headers, body };
     this.state = IDLE;
-    this.onFrame(frame);
+    // An idle connection should not keep its last frame's headers alive.
+    this.headers = NO_HEADERS;
+    this.sink.onFrame(frame);
   }
 
   private append(chunk: Uint8Array, start: number, end: number): void {

@@ -7,20 +7,28 @@ import type { UwsModule } from '../uws.js';
 /** STOMP subprotocols in preference order (STOMP 1.2 spec, "WebSocket"). */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 
+/** uWS user data: uWS copies the object's own properties, so it holds no methods. */
 interface SocketData {
-  readonly remote: string;
-  session: Session | undefined;
+  remote: string;
   transport: WsTransport | undefined;
 }
 
+/** One WebSocket connection's glue. */
 class WsTransport implements Transport {
-  readonly kind = 'ws';
   closed = false;
+  readonly session: Session;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
     readonly remoteAddress: string,
-  ) {}
+    hub: Hub,
+  ) {
+    this.session = hub.open(this);
+  }
+
+  get kind(): string {
+    return 'ws';
+  }
 
   write(chunks: readonly Uint8Array[], bytes: number, binary: boolean): void {
     if (this.closed) return;
@@ -92,7 +100,7 @@ export class WsListener {
         const protocol = SUBPROTOCOLS.find((p) => offered.includes(p)) ?? '';
         const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
         res.upgrade<SocketData>(
-          { remote, session: undefined, transport: undefined },
+          { remote, transport: undefined },
           req.getHeader('sec-websocket-key'),
           protocol,
           req.getHeader('sec-websocket-extensions'),
@@ -101,21 +109,21 @@ export class WsListener {
       },
       open: (ws) => {
         const data = ws.getUserData();
-        data.transport = new WsTransport(ws, data.remote);
-        data.session = hub.open(data.transport);
+        data.transport = new WsTransport(ws, data.remote, hub);
       },
       message: (ws, message) => {
         // A view, not a copy: uWS neuters the ArrayBuffer when this callback returns.
-        ws.getUserData().session?.receive(new Uint8Array(message));
+        ws.getUserData().transport?.session.receive(new Uint8Array(message));
       },
       drain: (ws) => {
-        ws.getUserData().session?.onDrain();
+        ws.getUserData().transport?.session.onDrain();
       },
       close: (ws) => {
         // Do not touch `ws` here beyond its user data: uWS throws on most calls in close.
-        const data = ws.getUserData();
-        if (data.transport !== undefined) data.transport.closed = true;
-        data.session?.onClosed();
+        const transport = ws.getUserData().transport;
+        if (transport === undefined) return;
+        transport.closed = true;
+        transport.session.onClosed();
       },
     });
     this.app.get('/healthz', (res) => {
