@@ -65,33 +65,7 @@ function crossChecks(c: BrokerConfig): string[] {
 }
 
 export function sessionConfig(c: BrokerConfig, version: string): SessionConfig {
-  return {
-    nodeId: c.nodeId,
-    serverName: `Stompede/${version}`,
-    maxFrameBytes: c.maxFrameBytes,
-    maxHeaders: c.maxHeaders,
-    maxHeaderLineBytes: c.maxHeaderLineBytes,
-    vhosts: c.vhosts,
-    hostAliases: c.hostAliases,
-    heartbeatMs: c.heartbeatMs,
-    heartbeatFloorMs: c.heartbeatFloorMs,
-    heartbeatCeilingMs: c.heartbeatCeilingMs,
-    heartbeatGrace: c.heartbeatGrace,
-    connectTimeoutMs: c.connectTimeoutMs,
-    maxConnections: c.maxConnections,
-    maxSubscriptions: c.maxSubscriptions,
-    maxPendingOutboundBytes: c.maxPendingOutboundBytes,
-    slowConsumerPolicy: c.slowConsumerPolicy,
-    maxUnacked: c.maxUnacked,
-    defaultPrefetch: c.defaultPrefetch,
-    maxTransactions: c.maxTransactions,
-    maxTransactionFrames: c.maxTransactionFrames,
-    maxDeliveries: c.maxDeliveries,
-    deadLetterDestination: c.deadLetterDestination,
-    destinationPrefixes: c.destinationPrefixes,
-    fanoutMode: c.fanoutMode,
-    coalesce: c.coalesce,
-  };
+  return { ...c, serverName: `Stompede/${version}` };
 }
 
 /** The settings as a markdown table, for README.md. */

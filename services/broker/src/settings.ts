@@ -1,43 +1,23 @@
 // Every setting of a broker node: its env var, CLI flag, default and meaning. The README's settings
 // table is generated from this list (npm run docs:settings) and a test keeps the two in sync.
-import type { DestinationPrefix, FanoutMode, SlowConsumerPolicy } from '@stompede/session';
+import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export interface BrokerConfig {
+/**
+ * A node's configuration: everything the session layer takes (SessionConfig, but for the server
+ * name, which comes from the package version) plus what the service itself needs.
+ */
+export interface BrokerConfig extends Omit<SessionConfig, 'serverName'> {
   readonly bind: string;
   readonly wsPort: number;
   readonly wsPath: string;
   readonly tcpPort: number;
-  readonly nodeId: string;
   readonly logLevel: LogLevel;
   readonly logPretty: boolean;
-  readonly vhosts: readonly string[];
-  readonly hostAliases: readonly string[];
-  readonly heartbeatMs: readonly [number, number];
-  readonly heartbeatFloorMs: number;
-  readonly heartbeatCeilingMs: number;
-  readonly heartbeatGrace: number;
-  readonly connectTimeoutMs: number;
   readonly wsIdleTimeoutSec: number;
-  readonly maxFrameBytes: number;
-  readonly maxHeaders: number;
-  readonly maxHeaderLineBytes: number;
-  readonly maxConnections: number;
-  readonly maxSubscriptions: number;
-  readonly maxPendingOutboundBytes: number;
-  readonly slowConsumerPolicy: SlowConsumerPolicy;
-  readonly maxUnacked: number;
-  readonly defaultPrefetch: number;
   readonly maxQueueMessages: number;
   readonly maxQueueBytes: number;
-  readonly maxTransactions: number;
-  readonly maxTransactionFrames: number;
-  readonly maxDeliveries: number;
-  readonly deadLetterDestination: string;
-  readonly destinationPrefixes: readonly DestinationPrefix[];
-  readonly fanoutMode: FanoutMode;
-  readonly coalesce: boolean;
 }
 
 export interface Setting {
