@@ -1,27 +1,25 @@
 // Acknowledgement end to end: client vs client-individual, redelivery after a lost connection,
 // NACK with and without requeue, dead-lettering and the delivery limit, NACK on a topic.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Client, IMessage } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { metric } from './helpers/expect.js';
-import { publishAll, range, subscribed } from './helpers/flow.js';
-import { frame, header, RawClient, type RawFrame } from './helpers/raw-client.js';
-import { connectStompjs, Inbox, receipt } from './helpers/stompjs.js';
+import { metric } from './helpers/metrics.js';
+import { frame, header, type RawFrame } from './helpers/raw-client.js';
+import { Inbox, publishAll, range, receipt, subscribed } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 const LONG = 20_000;
 const DEAD = '/queue/dead';
 const MAX_DELIVERIES = 3;
 
 describe('acknowledgements', () => {
-  let broker: BrokerHandle;
+  const { broker, connectRaw, stompjs } = useBroker({
+    env: { STOMPEDE_DEAD_LETTER_DESTINATION: DEAD, STOMPEDE_MAX_DELIVERIES: String(MAX_DELIVERIES) },
+  });
   let producer: Client;
-  const clients: Client[] = [];
-  const stompjs = async (): Promise<Client> => {
-    const c = await connectStompjs(broker.wsUrl);
-    clients.push(c);
-    return c;
-  };
+  before(async () => {
+    producer = await stompjs();
+  });
   /** ACK or NACK through stompjs and wait for the broker to have processed it. */
   const settle = async (client: Client, m: IMessage, how: 'ack' | 'nack', headers: Record<string, string> = {}): Promise<void> => {
     const id = `settle-${Math.random().toString(36).slice(2)}`;
@@ -44,48 +42,35 @@ describe('acknowledgements', () => {
     return inbox.messages;
   };
 
-  before(async () => {
-    broker = await startBroker({
-      env: { STOMPEDE_DEAD_LETTER_DESTINATION: DEAD, STOMPEDE_MAX_DELIVERIES: String(MAX_DELIVERIES) },
-    });
-    producer = await connectStompjs(broker.wsUrl);
-    clients.push(producer);
-  });
-  after(async () => {
-    for (const c of clients) c.forceDisconnect();
-    await broker.stop();
-  });
-
-  test('client mode: an ACK settles that message and every earlier one', async () => {
-    const q = '/queue/ack-client';
-    const { client, inbox } = await drain(q, 0, { ack: 'client' });
+  /**
+   * A consumer in `ack` mode receives m-0..m-4 from `q`, ACKs m-2 and disconnects; a new consumer
+   * then receives the `back` messages that came back, and a fence. Returns both deliveries.
+   */
+  const ackThirdOfFive = async (q: string, ack: string, back: number): Promise<{ got: IMessage[]; redone: IMessage[] }> => {
+    const { client, inbox } = await drain(q, 0, { ack });
     await publishAll(producer, q, range(5));
     const got = await inbox.until(5, LONG);
     await settle(client, got[2]!, 'ack');
     await client.deactivate();
-    const next = await drain(q, 2);
-    const redone = await fenced(q, next.inbox);
+    const next = await drain(q, back);
+    return { got, redone: await fenced(q, next.inbox) };
+  };
+
+  test('client mode: an ACK settles that message and every earlier one', async () => {
+    const { redone } = await ackThirdOfFive('/queue/ack-client', 'client', 2);
     assert.deepEqual(redone.map((m) => m.body), ['m-3', 'm-4', 'fence']);
     assert.deepEqual(redone.map((m) => m.headers['redelivered']), ['true', 'true', undefined]);
     assert.deepEqual(redone.map((m) => m.headers['x-delivery-count']), ['1', '1', undefined]);
   });
 
   test('client-individual mode: an ACK settles only that message', async () => {
-    const q = '/queue/ack-individual';
-    const { client, inbox } = await drain(q, 0, { ack: 'client-individual' });
-    await publishAll(producer, q, range(5));
-    const got = await inbox.until(5, LONG);
-    await settle(client, got[2]!, 'ack');
-    await client.deactivate();
-    const next = await drain(q, 4);
-    const redone = await fenced(q, next.inbox);
+    const { got, redone } = await ackThirdOfFive('/queue/ack-individual', 'client-individual', 4);
     assert.deepEqual(redone.map((m) => m.body), ['m-0', 'm-1', 'm-3', 'm-4', 'fence']);
     assert.deepEqual(redone.slice(0, 4).map((m) => m.headers['message-id']), [0, 1, 3, 4].map((i) => got[i]!.headers['message-id']));
   });
 
   test('ACK of a message a cumulative ACK already settled gets ERROR unknown ack id', async () => {
-    const c = await RawClient.tcp(broker.tcpPort);
-    await c.connect();
+    const c = await connectRaw('tcp');
     await c.sendWithReceipt('SUBSCRIBE', { id: 's', destination: '/queue/ack-twice', ack: 'client' });
     await publishAll(producer, '/queue/ack-twice', range(3));
     const msgs: RawFrame[] = [];
@@ -129,14 +114,14 @@ describe('acknowledgements', () => {
     const { client, inbox } = await drain(q, 0, { ack: 'client-individual' });
     await publishAll(producer, q, ['first', 'second']);
     const got = await inbox.until(2, LONG);
-    const redelivered = await metric(broker.httpUrl, 'stompede_messages_redelivered_total');
+    const redelivered = await metric(broker(), 'stompede_messages_redelivered_total');
     await settle(client, got[0]!, 'nack');
     const again = (await inbox.until(3, LONG))[2]!;
     assert.equal(again.body, 'first');
     assert.equal(again.headers['redelivered'], 'true');
     assert.equal(again.headers['x-delivery-count'], '1');
     assert.equal(again.headers['message-id'], got[0]!.headers['message-id']);
-    assert.equal(await metric(broker.httpUrl, 'stompede_messages_redelivered_total'), redelivered + 1);
+    assert.equal(await metric(broker(), 'stompede_messages_redelivered_total'), redelivered + 1);
     await settle(client, again, 'ack');
     await settle(client, got[1]!, 'ack');
   });

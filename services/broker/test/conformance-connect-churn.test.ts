@@ -3,20 +3,11 @@
 // client ends one (DISCONNECT with receipt, dropping the socket after CONNECT or before it, being
 // refused), must leave the broker with no connections and no extra file descriptors.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import {
-  eventually,
-  expectErrorThenClose,
-  fdCount,
-  frame,
-  header,
-  metricsText,
-  metricValue,
-  openRaw,
-  TRANSPORTS,
-  type TransportKind,
-} from './helpers/conformance-kit.js';
+import { describe, test } from 'node:test';
+import { eventually, expectErrorThenClose } from './helpers/expect.js';
+import { fdCount, metric } from './helpers/metrics.js';
+import { frame, header, TRANSPORTS, type TransportKind } from './helpers/raw-client.js';
+import { useBroker } from './helpers/suite.js';
 
 const CYCLES_PER_TRANSPORT = 200;
 const CONCURRENCY = 8;
@@ -24,22 +15,12 @@ const CONCURRENCY = 8;
 const FD_MARGIN = 8;
 
 describe('conformance: connect/disconnect churn (#19)', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    // info: debug logging of hundreds of closes would only slow the broker down.
-    broker = await startBroker({ env: { STOMPEDE_LOG_LEVEL: 'info' } });
-  });
-  after(async () => {
-    await broker.stop();
-  });
-
-  async function metric(name: string): Promise<number | undefined> {
-    return metricValue(await metricsText(broker), name);
-  }
+  // info: debug logging of hundreds of closes would only slow the broker down.
+  const { broker, openRaw } = useBroker({ env: { STOMPEDE_LOG_LEVEL: 'info' } });
 
   /** One short connection, ended in one of four ways picked by `i`. */
   async function cycle(kind: TransportKind, i: number): Promise<void> {
-    const c = await openRaw(broker, kind);
+    const c = await openRaw(kind);
     try {
       switch (i % 4) {
         case 0: {
@@ -83,27 +64,28 @@ describe('conformance: connect/disconnect churn (#19)', () => {
   }
 
   async function settled(): Promise<void> {
-    await eventually(async () => (await metric('stompede_connections')) === 0, async () => `stompede_connections ${await metric('stompede_connections')}`);
+    const connections = (): Promise<number> => metric(broker(), 'stompede_connections');
+    await eventually(async () => (await connections()) === 0, async () => `stompede_connections ${await connections()}`);
   }
 
   test('#19 rapid connect/disconnect churn over TCP and WebSocket leaves 0 connections and no leaked fds', async () => {
     // Warm-up, so descriptors the process opens once (epoll, worker threads) are in the baseline.
     await churn(20);
     await settled();
-    const baseline = fdCount(broker.pid);
-    const opened = (await metric('stompede_connections_opened_total'))!;
+    const baseline = fdCount(broker().pid);
+    const opened = await metric(broker(), 'stompede_connections_opened_total');
 
     await churn(CYCLES_PER_TRANSPORT);
     await settled();
-    assert.equal((await metric('stompede_connections_opened_total'))! - opened, CYCLES_PER_TRANSPORT * TRANSPORTS.length);
+    assert.equal((await metric(broker(), 'stompede_connections_opened_total')) - opened, CYCLES_PER_TRANSPORT * TRANSPORTS.length);
     await eventually(
-      () => fdCount(broker.pid) <= baseline + FD_MARGIN,
-      () => `fds ${fdCount(broker.pid)}, baseline ${baseline}`,
+      () => fdCount(broker().pid) <= baseline + FD_MARGIN,
+      () => `fds ${fdCount(broker().pid)}, baseline ${baseline}`,
     );
 
     // The broker still serves new clients normally.
     for (const t of TRANSPORTS) {
-      const c = await openRaw(broker, t);
+      const c = await openRaw(t);
       const connected = await c.connect();
       assert.equal(header(connected, 'version'), '1.2');
       await c.sendWithReceipt('DISCONNECT', {});

@@ -3,40 +3,16 @@
 // one over (ERROR naming the setting, then close), over TCP and WebSocket, against a broker started
 // with small limits.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import {
-  bodyText,
-  connectRaw,
-  delay,
-  expectErrorThenClose,
-  frame,
-  frameWithEol,
-  header,
-  messageTagged,
-  openRaw,
-  subscriber,
-  TRANSPORTS,
-  unique,
-  type RawClient,
-  type TransportKind,
-} from './helpers/conformance-kit.js';
+import { describe, test } from 'node:test';
+import { messages, messageTagged, unique } from './helpers/conformance-kit.js';
+import { expectErrorThenClose } from './helpers/expect.js';
+import { bodyText, delay, frame, frameWithEol, header, TRANSPORTS, type RawClient, type TransportKind } from './helpers/raw-client.js';
+import { sendOfSize } from './helpers/robustness.js';
+import { useBroker } from './helpers/suite.js';
 
 const MAX_FRAME_BYTES = 1024;
 const MAX_HEADERS = 6;
 const MAX_HEADER_LINE_BYTES = 128;
-
-type LengthHeader = 'none' | 'first' | 'last';
-
-/** A SEND of exactly `total` bytes on the wire (command line through the NUL). */
-function sendOfSize(total: number, headers: [string, string][], length: LengthHeader): Buffer {
-  for (let bodyBytes = Math.max(0, total - 200); bodyBytes <= total; bodyBytes++) {
-    const cl: [string, string][] = length === 'none' ? [] : [['content-length', String(bodyBytes)]];
-    const f = frame('SEND', length === 'first' ? [...cl, ...headers] : [...headers, ...cl], 'b'.repeat(bodyBytes));
-    if (f.length === total) return f;
-  }
-  throw new Error(`no SEND of ${total} bytes`);
-}
 
 /** `n` user headers x0..x(n-1). */
 function userHeaders(n: number): [string, string][] {
@@ -44,23 +20,17 @@ function userHeaders(n: number): [string, string][] {
 }
 
 describe('conformance: configured frame limits (#18)', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    broker = await startBroker({
-      env: {
-        STOMPEDE_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
-        STOMPEDE_MAX_HEADERS: String(MAX_HEADERS),
-        STOMPEDE_MAX_HEADER_LINE_BYTES: String(MAX_HEADER_LINE_BYTES),
-      },
-    });
-  });
-  after(async () => {
-    await broker.stop();
+  const { connectRaw, openRaw, subscriber } = useBroker({
+    env: {
+      STOMPEDE_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
+      STOMPEDE_MAX_HEADERS: String(MAX_HEADERS),
+      STOMPEDE_MAX_HEADER_LINE_BYTES: String(MAX_HEADER_LINE_BYTES),
+    },
   });
 
   /** Sends `bytes` (in pieces when `pieces` > 1) after CONNECT and expects the limit's ERROR, then close. */
   async function overLimit(t: TransportKind, bytes: Buffer, message: string, setting: string, pieces = 1, connect = true): Promise<void> {
-    const c = await openRaw(broker, t);
+    const c = await openRaw(t);
     if (connect) await c.connect();
     const step = Math.ceil(bytes.length / pieces);
     for (let at = 0; at < bytes.length; at += step) {
@@ -69,7 +39,6 @@ describe('conformance: configured frame limits (#18)', () => {
     }
     const e = await expectErrorThenClose(c, message);
     assert.ok(bodyText(e).includes(`(${setting})`), `body names ${setting}: ${bodyText(e)}`);
-    c.close();
   }
 
   async function accepted(c: RawClient, bytes: Buffer): Promise<void> {
@@ -82,9 +51,8 @@ describe('conformance: configured frame limits (#18)', () => {
   for (const t of TRANSPORTS) {
     test(`#18 maxHeaders: ${MAX_HEADERS} headers are accepted, ${MAX_HEADERS + 1} give ERROR naming maxHeaders (${t})`, async () => {
       const dest = unique('/topic/lim-h-');
-      const c = await connectRaw(broker, t);
+      const c = await connectRaw(t);
       await accepted(c, frame('SEND', [['destination', dest], ['receipt', 'at'], ...userHeaders(MAX_HEADERS - 2)], 'x'));
-      c.close();
       await overLimit(t, frame('SEND', [['destination', dest], ['receipt', 'over'], ...userHeaders(MAX_HEADERS - 1)], 'x'), 'too many headers', 'maxHeaders');
       // Before CONNECT too.
       const connect = frame('CONNECT', [['accept-version', '1.2'], ['host', '/'], ...userHeaders(MAX_HEADERS - 1)]);
@@ -94,11 +62,10 @@ describe('conformance: configured frame limits (#18)', () => {
     test(`#18 maxHeaderLineBytes: a ${MAX_HEADER_LINE_BYTES}-byte line is accepted (LF or CRLF), one byte more gives ERROR (${t})`, async () => {
       const dest = unique('/topic/lim-l-');
       const line = (bytes: number): [string, string] => ['x-long', 'a'.repeat(bytes - 'x-long:'.length)];
-      const c = await connectRaw(broker, t);
+      const c = await connectRaw(t);
       await accepted(c, frame('SEND', [['destination', dest], ['receipt', 'lf'], line(MAX_HEADER_LINE_BYTES)], 'x'));
       // The CR of a CRLF is part of the EOL, not of the line.
       await accepted(c, frameWithEol('\r\n', 'SEND', [['destination', dest], ['receipt', 'crlf'], line(MAX_HEADER_LINE_BYTES)], 'x'));
-      c.close();
       const over = frame('SEND', [['destination', dest], line(MAX_HEADER_LINE_BYTES + 1)], 'x');
       await overLimit(t, over, 'header line too long', 'maxHeaderLineBytes');
       await overLimit(t, frameWithEol('\r\n', 'SEND', [['destination', dest], line(MAX_HEADER_LINE_BYTES + 1)], 'x'), 'header line too long', 'maxHeaderLineBytes');
@@ -113,23 +80,20 @@ describe('conformance: configured frame limits (#18)', () => {
       const how = length === 'none' ? 'NUL-terminated' : `content-length ${length}`;
       test(`#18 maxFrameBytes: a ${MAX_FRAME_BYTES}-byte SEND (${how}) is delivered, one byte more gives ERROR (${t})`, async () => {
         const dest = unique('/topic/lim-f-');
-        const sub = await subscriber(broker, t, dest);
-        const c = await connectRaw(broker, t);
+        const sub = await subscriber(t, dest);
+        const c = await connectRaw(t);
         const atLimit = sendOfSize(MAX_FRAME_BYTES, [['destination', dest], ['x-tag', 'at'], ['receipt', 'at'], ['x-pad', 'p'.repeat(100)]], length);
         await accepted(c, atLimit);
         const m = await messageTagged(sub, 'at');
         assert.ok(m.body.length > MAX_FRAME_BYTES - 300 && bodyText(m) === 'b'.repeat(m.body.length));
-        c.close();
         const over = sendOfSize(MAX_FRAME_BYTES + 1, [['destination', dest], ['x-tag', 'over'], ['x-pad', 'p'.repeat(100)]], length);
         await overLimit(t, over, 'frame too large', 'maxFrameBytes');
         await overLimit(t, over, 'frame too large', 'maxFrameBytes', 3);
         // None of the refused frames reached the subscriber.
-        const pub = await connectRaw(broker, t);
+        const pub = await connectRaw(t);
         pub.send(frame('SEND', { destination: dest, 'x-tag': 'after' }, 'after'));
         await messageTagged(sub, 'after');
-        assert.deepEqual(sub.frames.filter((f) => f.command === 'MESSAGE').map((f) => header(f, 'x-tag')), ['at', 'after']);
-        sub.close();
-        pub.close();
+        assert.deepEqual(messages(sub).map((f) => header(f, 'x-tag')), ['at', 'after']);
       });
     }
   }

@@ -3,48 +3,20 @@
 // WebSocket. Rules #10-#17 are in conformance-framing-body.test.ts, #18 in
 // conformance-framing-limits.test.ts.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import {
-  bodyText,
-  connectRaw,
-  expectErrorThenClose,
-  frame,
-  frameWithEol,
-  header,
-  headerAll,
-  messageTagged,
-  openRaw,
-  refusedAfter,
-  subscriber,
-  TRANSPORTS,
-  unescape12,
-  unique,
-  type RawClient,
-  type RawFrame,
-} from './helpers/conformance-kit.js';
-
-/** Waits until `c` holds `n` MESSAGE frames and returns them in arrival order. */
-async function messages(c: RawClient, n: number): Promise<RawFrame[]> {
-  const all = (): RawFrame[] => c.frames.filter((f) => f.command === 'MESSAGE');
-  await c.waitFor(() => all().length >= n);
-  return all();
-}
+import { describe, test } from 'node:test';
+import { messageTagged, unique, waitMessages } from './helpers/conformance-kit.js';
+import { expectErrorThenClose, refused } from './helpers/expect.js';
+import { bodyText, frame, frameWithEol, header, headerAll, TRANSPORTS, unescape12 } from './helpers/raw-client.js';
+import { useBroker } from './helpers/suite.js';
 
 describe('conformance: framing and header encoding (#1-#9)', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    // Two extra vhosts whose names hold a backslash and a colon, for #8 (CONNECT is not unescaped).
-    broker = await startBroker({ env: { STOMPEDE_VHOSTS: '/,tenant\\c1,vh:2' } });
-  });
-  after(async () => {
-    await broker.stop();
-  });
+  // Two extra vhosts whose names hold a backslash and a colon, for #8 (CONNECT is not unescaped).
+  const { broker, connectRaw, openRaw, subscriber } = useBroker({ env: { STOMPEDE_VHOSTS: '/,tenant\\c1,vh:2' } });
 
   for (const t of TRANSPORTS) {
     test(`#1 accepts LF and CRLF line endings, also mixed in one frame (${t})`, async () => {
       const dest = unique('/topic/eol-');
-      const c = await openRaw(broker, t);
+      const c = await openRaw(t);
       // All-CRLF CONNECT: a CR left on accept-version or host would fail negotiation.
       c.send(frameWithEol('\r\n', 'CONNECT', [['accept-version', '1.2'], ['host', '/'], ['heart-beat', '0,0']]));
       const connected = await c.next();
@@ -57,45 +29,42 @@ describe('conformance: framing and header encoding (#1-#9)', () => {
       c.send(frame('SEND', { destination: dest, 'x-tag': 'lf' }, 'body-lf'));
       c.send(frameWithEol('\r\n', 'SEND', [['destination', dest], ['x-tag', 'crlf']], 'body-crlf'));
       c.send(`SEND\r\ndestination:${dest}\nx-tag:mixed\r\nx-extra:v\n\r\nline1\r\nline2\n\0`);
-      const got = await messages(c, 3);
+      const got = await waitMessages(c, 3);
       assert.deepEqual(got.map((m) => header(m, 'x-tag')), ['lf', 'crlf', 'mixed']);
       assert.deepEqual(got.map((m) => header(m, 'destination')), [dest, dest, dest]);
       assert.deepEqual(got.map((m) => header(m, 'subscription')), ['s1', 's1', 's1']);
       // The blank line ends the headers whatever its EOL; EOLs inside the body are body bytes.
       assert.deepEqual(got.map(bodyText), ['body-lf', 'body-crlf', 'line1\r\nline2\n']);
       assert.equal(header(got[2]!, 'x-extra'), 'v');
-      c.close();
     });
 
     test(`#2 commands are case sensitive: "send" is an unknown command (${t})`, async () => {
       // No body: a body on anything but SEND is refused first ("unexpected body", #10).
-      const e = await refusedAfter(broker, t, frame('send', { destination: '/topic/case' }), 'unknown command');
+      const e = await refused(broker(), frame('send', { destination: '/topic/case' }), 'unknown command', { kind: t });
       assert.match(bodyText(e), /"send"/);
-      await refusedAfter(broker, t, frame('Send', { destination: '/topic/case' }), 'unknown command');
+      await refused(broker(), frame('Send', { destination: '/topic/case' }), 'unknown command', { kind: t });
     });
 
     test(`#2 a lowercase "connect" is not CONNECT (${t})`, async () => {
-      await refusedAfter(broker, t, frame('connect', { 'accept-version': '1.2', host: '/' }), 'not connected', false);
+      await refused(broker(), frame('connect', { 'accept-version': '1.2', host: '/' }), 'not connected', { kind: t, connect: false });
     });
 
     test(`#2 header names are case sensitive: "Destination" is not destination (${t})`, async () => {
-      await refusedAfter(broker, t, frame('SEND', { Destination: '/topic/case' }, 'x'), 'missing header');
+      await refused(broker(), frame('SEND', { Destination: '/topic/case' }, 'x'), 'missing header', { kind: t });
       // Next to a real destination, "Destination" is just a user header and passes through.
       const dest = unique('/topic/case-');
-      const sub = await subscriber(broker, t, dest);
-      const pub = await connectRaw(broker, t);
+      const sub = await subscriber(t, dest);
+      const pub = await connectRaw(t);
       pub.send(frame('SEND', [['destination', dest], ['Destination', '/topic/elsewhere'], ['x-tag', 'case']], 'x'));
       const m = await messageTagged(sub, 'case');
       assert.equal(header(m, 'destination'), dest);
       assert.deepEqual(headerAll(m, 'Destination'), ['/topic/elsewhere']);
-      sub.close();
-      pub.close();
     });
 
     test(`#3 a frame ends at NUL; EOLs before, between and after frames are skipped (${t})`, async () => {
       const dest = unique('/topic/nul-');
-      const sub = await subscriber(broker, t, dest);
-      const pub = await openRaw(broker, t);
+      const sub = await subscriber(t, dest);
+      const pub = await openRaw(t);
       pub.send(Buffer.concat([Buffer.from('\n\r\n\n'), frame('CONNECT', { 'accept-version': '1.2', host: '/', 'heart-beat': '0,0' }), Buffer.from('\n\n')]));
       assert.equal((await pub.next()).command, 'CONNECTED');
       // The checklist's example: SEND...^@\n\n\nSEND...^@ in one write, and CRLFs between frames too.
@@ -112,35 +81,31 @@ describe('conformance: framing and header encoding (#1-#9)', () => {
       pub.send('\n');
       pub.send('\r\n');
       pub.send(frame('SEND', { destination: dest, 'x-tag': 'four' }, 'four'));
-      const got = await messages(sub, 4);
+      const got = await waitMessages(sub, 4);
       assert.deepEqual(got.map((m) => header(m, 'x-tag')), ['one', 'two', 'three', 'four']);
       assert.deepEqual(got.map(bodyText), ['one', 'two', 'three', 'four']);
       assert.deepEqual(pub.frames.map((f) => f.command), ['CONNECTED', 'RECEIPT'], 'no ERROR for the EOLs');
-      sub.close();
-      pub.close();
     });
 
     test(`#4 non-ASCII UTF-8 header names and values survive SEND to MESSAGE unchanged (${t})`, async () => {
       const dest = unique('/topic/utf8-');
       const value = 'héllo wörld – 日本語 🎉';
-      const sub = await subscriber(broker, t, dest);
-      const pub = await connectRaw(broker, t);
+      const sub = await subscriber(t, dest);
+      const pub = await connectRaw(t);
       pub.send(frame('SEND', [['destination', dest], ['x-tag', 'utf8'], ['x-ключ', value], ['x-euro', '€'], ['x-emoji', '🎉🎉']], 'b'));
       const m = await messageTagged(sub, 'utf8');
       assert.equal(header(m, 'x-ключ'), value);
       assert.equal(header(m, 'x-euro'), '€');
       assert.equal(header(m, 'x-emoji'), '🎉🎉');
-      sub.close();
-      pub.close();
     });
 
     test(`#5 escapes in SEND headers are decoded: x:a\\cb\\nc means a:b<LF>c (${t})`, async () => {
       const suffix = unique('r5-');
       // The destination is decoded too: a 1.0 subscriber (no escaping in 1.0) names it with a raw colon.
       const decodedDest = `/topic/${suffix}:x`;
-      const sub10 = await subscriber(broker, t, decodedDest, {}, { 'accept-version': '1.0' });
-      const sub12 = await subscriber(broker, t, `/topic/${suffix}\\cx`);
-      const pub = await connectRaw(broker, t);
+      const sub10 = await subscriber(t, decodedDest, {}, { 'accept-version': '1.0' });
+      const sub12 = await subscriber(t, `/topic/${suffix}\\cx`);
+      const pub = await connectRaw(t);
       pub.send(frame('SEND', [
         ['destination', `/topic/${suffix}\\cx`],
         ['x-tag', 'esc'],
@@ -160,27 +125,24 @@ describe('conformance: framing and header encoding (#1-#9)', () => {
       assert.equal(header(m10, 'destination'), decodedDest);
       assert.equal(header(m10, 'x-colon'), 'a:b');
       assert.equal(header(m10, 'x-backslash'), 'a\\b');
-      sub10.close();
-      sub12.close();
-      pub.close();
     });
 
     test(`#6 an undefined escape sequence is a fatal protocol error (${t})`, async () => {
       const dest = '/topic/esc6';
-      await refusedAfter(broker, t, frame('SEND', { destination: dest, x: 'a\\tb' }, 'x'), 'undefined escape sequence');
-      await refusedAfter(broker, t, frame('SEND', { destination: dest, x: 'trailing\\' }, 'x'), 'undefined escape sequence');
-      await refusedAfter(broker, t, frame('SEND', { destination: dest, 'x\\t': 'in-name' }, 'x'), 'undefined escape sequence');
-      await refusedAfter(broker, t, frame('SUBSCRIBE', { id: 'a\\xb', destination: dest }), 'undefined escape sequence');
+      await refused(broker(), frame('SEND', { destination: dest, x: 'a\\tb' }, 'x'), 'undefined escape sequence', { kind: t });
+      await refused(broker(), frame('SEND', { destination: dest, x: 'trailing\\' }, 'x'), 'undefined escape sequence', { kind: t });
+      await refused(broker(), frame('SEND', { destination: dest, 'x\\t': 'in-name' }, 'x'), 'undefined escape sequence', { kind: t });
+      await refused(broker(), frame('SUBSCRIBE', { id: 'a\\xb', destination: dest }), 'undefined escape sequence', { kind: t });
       // \r is a 1.2 escape; STOMP 1.1 does not define it.
-      await refusedAfter(broker, t, frame('SEND', { destination: dest, x: 'a\\rb' }, 'x'), 'undefined escape sequence', { 'accept-version': '1.1' });
+      await refused(broker(), frame('SEND', { destination: dest, x: 'a\\rb' }, 'x'), 'undefined escape sequence', { kind: t, connect: { 'accept-version': '1.1' } });
     });
 
     test(`#7 MESSAGE, RECEIPT and ERROR headers are escaped on the wire (${t})`, async () => {
       const suffix = unique('r7-');
-      const sub = await connectRaw(broker, t);
+      const sub = await connectRaw(t);
       await sub.sendWithReceipt('SUBSCRIBE', { id: 's\\c7', destination: `/topic/${suffix}\\cq` });
-      const sub11 = await subscriber(broker, t, `/topic/${suffix}\\cq`, {}, { 'accept-version': '1.1' });
-      const pub = await connectRaw(broker, t);
+      const sub11 = await subscriber(t, `/topic/${suffix}\\cq`, {}, { 'accept-version': '1.1' });
+      const pub = await connectRaw(t);
       pub.send(frame('SEND', [
         ['destination', `/topic/${suffix}\\cq`],
         ['x-tag', 'esc'],
@@ -200,49 +162,37 @@ describe('conformance: framing and header encoding (#1-#9)', () => {
       pub.send(frame('SEND', [['destination', `/topic/${suffix}\\cq`], ['x-tag', 'esc11'], ['x', 'a\\cb\\nc\\\\d']], 'x'));
       assert.equal(header(await messageTagged(sub11, 'esc11'), 'x'), 'a\\cb\\nc\\\\d');
       // ERROR: the receipt-id of the failing frame is escaped as well.
-      const bad = await connectRaw(broker, t);
+      const bad = await connectRaw(t);
       bad.send(frame('SEND', { receipt: 'bad\\cr\\nid\\\\' }, 'no destination'));
       const e = await expectErrorThenClose(bad, 'missing header');
       assert.equal(header(e, 'receipt-id'), 'bad\\cr\\nid\\\\');
-      sub.close();
-      sub11.close();
-      pub.close();
     });
 
     test(`#8 CONNECT and CONNECTED headers are not escaped (${t})`, async () => {
       // CONNECTED: session is "<nodeId>:<n>", its colon sent raw.
-      const c = await connectRaw(broker, t, { login: 'us\\er', passcode: 'p\\a\\ss\\' });
+      const c = await connectRaw(t, { login: 'us\\er', passcode: 'p\\a\\ss\\' });
       assert.match(header(c.frames[0]!, 'session')!, /^test-node:[0-9a-z]+$/);
-      c.close();
       // host taken literally: "tenant\c1" is a configured vhost; decoded it would be "tenant:1".
-      const lit = await connectRaw(broker, t, { host: 'tenant\\c1' });
+      const lit = await connectRaw(t, { host: 'tenant\\c1' });
       assert.equal(header(lit.frames[0]!, 'version'), '1.2');
-      lit.close();
-      const colon = await connectRaw(broker, t, { host: 'vh:2' });
+      const colon = await connectRaw(t, { host: 'vh:2' });
       assert.equal(header(colon.frames[0]!, 'version'), '1.2');
-      colon.close();
-      const decoded = await openRaw(broker, t);
-      decoded.send(frame('STOMP', { 'accept-version': '1.2', host: 'tenant:1' }));
-      await expectErrorThenClose(decoded, 'unknown virtual host');
+      await refused(broker(), frame('STOMP', { 'accept-version': '1.2', host: 'tenant:1' }), 'unknown virtual host', { kind: t, connect: false });
     });
 
     test(`#9 header values are never trimmed or padded (${t})`, async () => {
       const dest = unique('/topic/trim-');
-      const sub = await subscriber(broker, t, dest);
-      const pub = await connectRaw(broker, t);
+      const sub = await subscriber(t, dest);
+      const pub = await connectRaw(t);
       pub.send(frame('SEND', [['destination', dest], ['x-tag', 'trim'], ['foo', ' bar'], ['x-pad', '  both  '], ['x-tab', '\tq\t'], [' x-sp ', 'name']], 'x'));
       const m = await messageTagged(sub, 'trim');
       assert.equal(header(m, 'foo'), ' bar');
       assert.equal(header(m, 'x-pad'), '  both  ');
       assert.equal(header(m, 'x-tab'), '\tq\t');
       assert.equal(header(m, ' x-sp '), 'name');
-      sub.close();
-      pub.close();
       // Required headers are not trimmed either.
-      await refusedAfter(broker, t, frame('SEND', { destination: ` ${dest}` }, 'x'), 'unknown destination prefix');
-      const c = await openRaw(broker, t);
-      c.send(frame('CONNECT', { 'accept-version': '1.2', host: ' /' }));
-      await expectErrorThenClose(c, 'unknown virtual host');
+      await refused(broker(), frame('SEND', { destination: ` ${dest}` }, 'x'), 'unknown destination prefix', { kind: t });
+      await refused(broker(), frame('CONNECT', { 'accept-version': '1.2', host: ' /' }), 'unknown virtual host', { kind: t, connect: false });
     });
   }
 });

@@ -1,30 +1,14 @@
 // Destination semantics end to end: topic fan-out, the wildcard matrix, refused destinations,
 // prefix mapping (STOMPEDE_DESTINATION_PREFIXES) and virtual-host isolation.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Client, IMessage, StompConfig } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
+import { describe, test } from 'node:test';
+import type { Client, IMessage } from '@stomp/stompjs';
 import { expectRefused } from './helpers/expect.js';
-import { publishAll, range, subscribed } from './helpers/flow.js';
-import { bodyText, header, RawClient } from './helpers/raw-client.js';
-import { connectStompjs, Inbox } from './helpers/stompjs.js';
+import { bodyText, header } from './helpers/raw-client.js';
+import { Inbox, publishAll, range, subscribed } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 const LONG = 20_000;
-
-/** Opens stompjs clients against one broker and force-closes them all at the end. */
-function clientPool(broker: () => BrokerHandle): { open: (config?: StompConfig) => Promise<Client>; closeAll: () => void } {
-  const clients: Client[] = [];
-  return {
-    async open(config = {}) {
-      const c = await connectStompjs(broker().wsUrl, config);
-      clients.push(c);
-      return c;
-    },
-    closeAll() {
-      for (const c of clients) c.forceDisconnect();
-    },
-  };
-}
 
 /**
  * Subscribes `client` to a fresh queue, sends it `fence` and waits for it. The broker wrote the
@@ -38,31 +22,22 @@ async function fence(client: Client, producer: Client, queue: string): Promise<v
 }
 
 describe('destinations', () => {
-  let broker: BrokerHandle;
-  const pool = clientPool(() => broker);
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    pool.closeAll();
-    await broker.stop();
-  });
+  const { broker, connectRaw, stompjs } = useBroker();
 
   test('topic fan-out: each subscriber gets, in order, every message published after its SUBSCRIBE receipt', async () => {
     const t = '/topic/fan';
-    const producer = await pool.open();
+    const producer = await stompjs();
     const stages = 3;
     const perStage = 4;
     const perBatch = 25;
     const joined: { stage: number; inbox: Inbox }[] = [];
     // A raw STOMP 1.0 TCP subscriber (per-socket writes, its own encoding) next to the WebSocket ones.
-    const raw = await RawClient.tcp(broker.tcpPort);
-    await raw.connect({ 'accept-version': '1.0' });
+    const raw = await connectRaw('tcp', { 'accept-version': '1.0' });
     await raw.sendWithReceipt('SUBSCRIBE', { id: 'raw', destination: t });
     for (let stage = 0; stage < stages; stage++) {
       for (let i = 0; i < perStage; i++) {
         const inbox = new Inbox();
-        await subscribed(await pool.open(), t, inbox.push);
+        await subscribed(await stompjs(), t, inbox.push);
         joined.push({ stage, inbox });
       }
       await publishAll(producer, t, range(perBatch, `s${stage}-`));
@@ -78,7 +53,6 @@ describe('destinations', () => {
     const rawMessages = raw.frames.filter((f) => f.command === 'MESSAGE');
     assert.deepEqual(rawMessages.map(bodyText), all);
     assert.ok(rawMessages.every((f) => header(f, 'subscription') === 'raw'));
-    raw.close();
   });
 
   test('wildcard matrix: * is one segment, # zero or more, only . separates', async () => {
@@ -102,8 +76,8 @@ describe('destinations', () => {
       'a/b': ['a/b'],
       'a.b': ['a.b'],
     };
-    const client = await pool.open();
-    const producer = await pool.open();
+    const client = await stompjs();
+    const producer = await stompjs();
     const got = new Map<string, IMessage[]>();
     for (const [i, pattern] of Object.keys(matrix).entries()) {
       const list: IMessage[] = [];
@@ -124,53 +98,45 @@ describe('destinations', () => {
 
   test('a SEND to a wildcard destination gets ERROR invalid destination', async () => {
     for (const d of ['/topic/a.*', '/topic/#', '/topic/x.#.y', '/topic/*']) {
-      const e = await expectRefused(broker.tcpPort, 'SEND', { destination: d }, 'invalid destination', { receipt: 'w', body: 'x' });
+      const e = await expectRefused(broker(), 'SEND', { destination: d }, 'invalid destination', { receipt: 'w', body: 'x' });
       assert.match(bodyText(e), /SEND/);
     }
   });
 
   test('wildcards on a queue get ERROR invalid destination', async () => {
     for (const [command, d] of [['SUBSCRIBE', '/queue/jobs.*'], ['SUBSCRIBE', '/queue/#'], ['SEND', '/queue/*']] as const) {
-      const e = await expectRefused(broker.tcpPort, command, { destination: d, id: '0' }, 'invalid destination', { receipt: 'q' });
+      const e = await expectRefused(broker(), command, { destination: d, id: '0' }, 'invalid destination', { receipt: 'q' });
       assert.match(bodyText(e), /only supported on topic/);
     }
   });
 
   test('empty names after a prefix get ERROR invalid destination', async () => {
-    await expectRefused(broker.tcpPort, 'SEND', { destination: '/topic/' }, 'invalid destination');
-    await expectRefused(broker.tcpPort, 'SUBSCRIBE', { destination: '/queue/', id: '0' }, 'invalid destination');
+    await expectRefused(broker(), 'SEND', { destination: '/topic/' }, 'invalid destination');
+    await expectRefused(broker(), 'SUBSCRIBE', { destination: '/queue/', id: '0' }, 'invalid destination');
   });
 
   test('unknown prefixes get ERROR unknown destination prefix, with Spring hints', async () => {
-    const plain = await expectRefused(broker.tcpPort, 'SEND', { destination: '/foo/bar' }, 'unknown destination prefix', { receipt: 'u' });
+    const plain = await expectRefused(broker(), 'SEND', { destination: '/foo/bar' }, 'unknown destination prefix', { receipt: 'u' });
     assert.match(bodyText(plain), /\/topic\//);
     assert.match(bodyText(plain), /\/queue\//);
     assert.match(bodyText(plain), /STOMPEDE_DESTINATION_PREFIXES/);
-    await expectRefused(broker.tcpPort, 'SUBSCRIBE', { destination: '/topicx/a', id: '0' }, 'unknown destination prefix');
+    await expectRefused(broker(), 'SUBSCRIBE', { destination: '/topicx/a', id: '0' }, 'unknown destination prefix');
     for (const command of ['SEND', 'SUBSCRIBE']) {
-      const app = await expectRefused(broker.tcpPort, command, { destination: '/app/greeting', id: '0' }, 'unknown destination prefix');
+      const app = await expectRefused(broker(), command, { destination: '/app/greeting', id: '0' }, 'unknown destination prefix');
       assert.match(bodyText(app), /@MessageMapping/);
-      const user = await expectRefused(broker.tcpPort, command, { destination: '/user/queue/reply', id: '0' }, 'unknown destination prefix');
+      const user = await expectRefused(broker(), command, { destination: '/user/queue/reply', id: '0' }, 'unknown destination prefix');
       assert.match(bodyText(user), /user destination/);
     }
   });
 });
 
 describe('destination prefix mapping', () => {
-  let broker: BrokerHandle;
-  const pool = clientPool(() => broker);
-  before(async () => {
-    broker = await startBroker({ env: { STOMPEDE_DESTINATION_PREFIXES: '/topic/=topic,/queue/=queue,/exchange/=topic,/app/=queue' } });
-  });
-  after(async () => {
-    pool.closeAll();
-    await broker.stop();
-  });
+  const { broker, stompjs } = useBroker({ env: { STOMPEDE_DESTINATION_PREFIXES: '/topic/=topic,/queue/=queue,/exchange/=topic,/app/=queue' } });
 
   test('a prefix mapped to topic fans out, takes wildcards, and patterns never cross prefixes', async () => {
-    const a = await pool.open();
-    const b = await pool.open();
-    const producer = await pool.open();
+    const a = await stompjs();
+    const b = await stompjs();
+    const producer = await stompjs();
     const exact = [new Inbox(), new Inbox()];
     await subscribed(a, '/exchange/orders.eu', exact[0]!.push);
     await subscribed(b, '/exchange/orders.eu', exact[1]!.push);
@@ -190,12 +156,12 @@ describe('destination prefix mapping', () => {
   });
 
   test('a prefix mapped to queue has competing consumers and keeps messages for later', async () => {
-    const producer = await pool.open();
+    const producer = await stompjs();
     await publishAll(producer, '/app/greet', range(2, 'early-'));
     const consumers = [new Inbox(), new Inbox()];
     const all = new Inbox();
     for (const inbox of consumers) {
-      await subscribed(await pool.open(), '/app/greet', (m) => {
+      await subscribed(await stompjs(), '/app/greet', (m) => {
         inbox.push(m);
         all.push(m);
       });
@@ -211,26 +177,18 @@ describe('destination prefix mapping', () => {
   });
 
   test('mapped queues refuse wildcards; unmapped prefixes stay unknown and the hint lists the mapping', async () => {
-    await expectRefused(broker.tcpPort, 'SUBSCRIBE', { destination: '/app/greet.*', id: '0' }, 'invalid destination');
-    await expectRefused(broker.tcpPort, 'SEND', { destination: '/exchange/a.#' }, 'invalid destination');
-    await expectRefused(broker.tcpPort, 'SEND', { destination: '/user/queue/x' }, 'unknown destination prefix');
-    const e = await expectRefused(broker.tcpPort, 'SEND', { destination: '/events/x' }, 'unknown destination prefix');
+    await expectRefused(broker(), 'SUBSCRIBE', { destination: '/app/greet.*', id: '0' }, 'invalid destination');
+    await expectRefused(broker(), 'SEND', { destination: '/exchange/a.#' }, 'invalid destination');
+    await expectRefused(broker(), 'SEND', { destination: '/user/queue/x' }, 'unknown destination prefix');
+    const e = await expectRefused(broker(), 'SEND', { destination: '/events/x' }, 'unknown destination prefix');
     assert.match(bodyText(e), /\/exchange\//);
     assert.match(bodyText(e), /\/app\//);
   });
 });
 
 describe('virtual hosts', () => {
-  let broker: BrokerHandle;
-  const pool = clientPool(() => broker);
-  const on = (host: string): Promise<Client> => pool.open({ connectHeaders: { host } });
-  before(async () => {
-    broker = await startBroker({ env: { STOMPEDE_VHOSTS: '/,other' } });
-  });
-  after(async () => {
-    pool.closeAll();
-    await broker.stop();
-  });
+  const { connectRaw, openRaw, stompjs } = useBroker({ env: { STOMPEDE_VHOSTS: '/,other' } });
+  const on = (host: string): Promise<Client> => stompjs({ connectHeaders: { host } });
 
   test('topic messages stay in their vhost, wildcards included', async () => {
     const vhosts = ['/', 'other'];
@@ -243,10 +201,8 @@ describe('virtual hosts', () => {
       await subscribed(subs[i]!, '/topic/#', wild[i]!.push);
     }
     // host:127.0.0.1 is an alias of the default vhost.
-    const aliased = await RawClient.tcp(broker.tcpPort);
-    await aliased.connect({ host: '127.0.0.1' });
+    const aliased = await connectRaw('tcp', { host: '127.0.0.1' });
     await aliased.sendWithReceipt('SEND', { destination: '/topic/news' }, 'via-alias');
-    aliased.close();
     for (const i of [0, 1]) await publishAll(pubs[i]!, '/topic/news', [`from-${vhosts[i]}`]);
     for (const i of [0, 1]) await fence(subs[i]!, pubs[i]!, '/queue/vh-fence');
     assert.deepEqual(exact[0]!.bodies, ['via-alias', 'from-/']);
@@ -275,7 +231,7 @@ describe('virtual hosts', () => {
   });
 
   test('an unknown host is refused', async () => {
-    const c = await RawClient.tcp(broker.tcpPort);
+    const c = await openRaw('tcp');
     c.send(`CONNECT\naccept-version:1.2\nhost:nowhere\n\n\0`);
     const e = await c.waitForCommand('ERROR', LONG);
     assert.equal(header(e, 'message'), 'unknown virtual host');

@@ -6,15 +6,15 @@
 // ERROR followed by a close, never hang past the connect timeout.
 // Deterministic: the cases come from a fixed seed (FUZZ_SEED overrides it to explore).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Client } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { metric } from './helpers/expect.js';
-import { subscribed } from './helpers/flow.js';
+import type { BrokerHandle } from './helpers/broker-process.js';
 import { fuzzCase, pieces, type FuzzCase } from './helpers/fuzz-frames.js';
+import { metric } from './helpers/metrics.js';
 import { delay, frame, header, RawClient, type RawFrame } from './helpers/raw-client.js';
-import { connectStompjs, Inbox } from './helpers/stompjs.js';
+import { connectStompjs, Inbox, subscribed } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_125);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 160);
@@ -33,7 +33,7 @@ interface Outcome {
 }
 
 async function runCase(broker: BrokerHandle, c: FuzzCase, index: number): Promise<Outcome> {
-  const client = c.kind === 'tcp' ? await RawClient.tcp(broker.tcpPort) : await RawClient.ws(broker.wsUrl);
+  const client = await RawClient.open(c.kind, broker);
   if (c.connectFirst) client.send(frame('CONNECT', { 'accept-version': '1.2', host: '/', 'heart-beat': '0,0' }));
   for (const piece of pieces(c)) {
     // WebSocket messages stay under uWS's maxPayloadLength (2 x maxFrameBytes): the STOMP parser,
@@ -118,24 +118,18 @@ class GoodClients {
 }
 
 describe('live fuzzing of one broker', () => {
-  let broker: BrokerHandle;
-  let good: GoodClients | undefined;
-  before(async () => {
-    broker = await startBroker({
-      env: {
-        STOMPEDE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-        STOMPEDE_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
-        STOMPEDE_MAX_HEADER_LINE_BYTES: '1024',
-      },
-    });
-  });
-  after(async () => {
-    await good?.stop();
-    await broker?.stop();
+  const suite = useBroker({
+    env: {
+      STOMPEDE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+      STOMPEDE_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES),
+      STOMPEDE_MAX_HEADER_LINE_BYTES: '1024',
+    },
   });
 
   test(`${CASES} fuzzed connections (seed ${SEED}) leave the broker and its good clients unharmed`, async () => {
-    good = await GoodClients.start(broker);
+    const broker = suite.broker();
+    const good = await GoodClients.start(broker);
+    suite.defer(() => good.stop());
     const cases = fc.sample(fuzzCase, { seed: SEED, numRuns: CASES });
     assert.ok(new Set(cases.map((c) => c.label)).size >= 6, 'the sample covers the payload kinds');
 
@@ -178,10 +172,10 @@ describe('live fuzzing of one broker', () => {
 
     // Every fuzz session was released: only the good clients remain.
     const deadline = Date.now() + 15_000;
-    let open = await metric(broker.httpUrl, 'stompede_connections');
+    let open = await metric(broker, 'stompede_connections');
     while (open !== good.clients.length && Date.now() < deadline) {
       await delay(50);
-      open = await metric(broker.httpUrl, 'stompede_connections');
+      open = await metric(broker, 'stompede_connections');
     }
     assert.equal(open, good.clients.length, 'sessions leaked');
   });

@@ -2,30 +2,15 @@
 // prefetch windows. Consumers are @stomp/stompjs clients over WebSocket; raw TCP where the exact
 // ERROR frame matters.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Client } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { publishAll, range, subscribed } from './helpers/flow.js';
-import { bodyText, frame, header, RawClient } from './helpers/raw-client.js';
-import { connectStompjs, Inbox } from './helpers/stompjs.js';
+import { describe, test } from 'node:test';
+import { bodyText, frame, header } from './helpers/raw-client.js';
+import { Inbox, publishAll, range, subscribed } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 const LONG = 20_000;
 
 describe('queues', () => {
-  let broker: BrokerHandle;
-  const clients: Client[] = [];
-  const stompjs = async (): Promise<Client> => {
-    const c = await connectStompjs(broker.wsUrl);
-    clients.push(c);
-    return c;
-  };
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    for (const c of clients) c.forceDisconnect();
-    await broker.stop();
-  });
+  const { connectRaw, stompjs } = useBroker();
 
   test('competing consumers take turns, even when the queue runs empty between sends', async () => {
     const q = '/queue/rr-pairs';
@@ -38,8 +23,7 @@ describe('queues', () => {
       });
     }
     // Two messages per write: each batch empties the queue before every consumer had its turn.
-    const producer = await RawClient.tcp(broker.tcpPort);
-    await producer.connect();
+    const producer = await connectRaw('tcp');
     const n = 30;
     for (let k = 0; k < n; k += 2) {
       const id = `pair-${k}`;
@@ -49,7 +33,6 @@ describe('queues', () => {
     await all.until(n, LONG);
     const got = range(n, 'p-').map((b) => owner.get(b));
     assert.deepEqual(got, range(n).map((_, k) => k % 3), 'message k goes to consumer k mod 3');
-    producer.close();
   });
 
   test('many messages over three consumers: each delivered exactly once, shares balanced, order kept', async () => {
@@ -63,10 +46,11 @@ describe('queues', () => {
       });
     }
     const n = 600;
-    await publishAll(await stompjs(), q, range(n));
+    const producer = await stompjs();
+    await publishAll(producer, q, range(n));
     await all.until(n, LONG);
     // Three more, one per consumer: whatever was still on its way has arrived behind them.
-    await publishAll(clients.at(-1)!, q, ['f-0', 'f-1', 'f-2']);
+    await publishAll(producer, q, ['f-0', 'f-1', 'f-2']);
     await all.until(n + 3, LONG);
     const bodies = all.bodies;
     assert.equal(bodies.length, n + 3);
@@ -146,8 +130,7 @@ describe('queues', () => {
   });
 
   test('an invalid prefetch-count is refused', async () => {
-    const c = await RawClient.tcp(broker.tcpPort);
-    await c.connect();
+    const c = await connectRaw('tcp');
     c.send(frame('SUBSCRIBE', { id: '0', destination: '/queue/x', ack: 'client', 'prefetch-count': '-1' }));
     const e = await c.waitForCommand('ERROR');
     assert.equal(header(e, 'message'), 'invalid prefetch-count');
@@ -156,18 +139,11 @@ describe('queues', () => {
 });
 
 describe('queue bounds', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    broker = await startBroker({ env: { STOMPEDE_MAX_QUEUE_MESSAGES: '3', STOMPEDE_MAX_QUEUE_BYTES: '1024' } });
-  });
-  after(async () => {
-    await broker.stop();
-  });
+  const { connectRaw, stompjs } = useBroker({ env: { STOMPEDE_MAX_QUEUE_MESSAGES: '3', STOMPEDE_MAX_QUEUE_BYTES: '1024' } });
 
   test('a SEND beyond maxQueueMessages gets ERROR queue full with its receipt-id; the queue keeps its messages', async () => {
     const q = '/queue/bounded';
-    const producer = await RawClient.tcp(broker.tcpPort);
-    await producer.connect();
+    const producer = await connectRaw('tcp');
     for (const body of range(3)) await producer.sendWithReceipt('SEND', { destination: q }, body);
     producer.send(frame('SEND', { destination: q, receipt: 'over' }, 'm-3'));
     const e = await producer.waitForCommand('ERROR', LONG);
@@ -178,25 +154,21 @@ describe('queue bounds', () => {
     assert.ok(!producer.frames.some((f) => f.command === 'RECEIPT' && header(f, 'receipt-id') === 'over'));
 
     // The bound is per queue: another queue still takes messages.
-    const other = await RawClient.tcp(broker.tcpPort);
-    await other.connect();
+    const other = await connectRaw('tcp');
     await other.sendWithReceipt('SEND', { destination: '/queue/bounded-other' }, 'fine');
 
-    const consumer = await connectStompjs(broker.wsUrl);
+    const consumer = await stompjs();
     const inbox = new Inbox();
     await subscribed(consumer, q, inbox.push);
     await inbox.until(3, LONG);
     await other.sendWithReceipt('SEND', { destination: q }, 'after');
     await inbox.until(4, LONG);
     assert.deepEqual(inbox.bodies, [...range(3), 'after']);
-    other.close();
-    await consumer.deactivate();
   });
 
   test('maxQueueBytes: the SEND that would exceed it is refused (no receipt asked, none echoed)', async () => {
     const q = '/queue/bounded-bytes';
-    const producer = await RawClient.tcp(broker.tcpPort);
-    await producer.connect();
+    const producer = await connectRaw('tcp');
     const body = (c: string): string => c.repeat(400);
     await producer.sendWithReceipt('SEND', { destination: q }, body('a'));
     await producer.sendWithReceipt('SEND', { destination: q }, body('b'));
@@ -207,34 +179,31 @@ describe('queue bounds', () => {
     assert.match(bodyText(e), /maxQueueBytes/);
     await producer.waitClosed(LONG);
 
-    const consumer = await connectStompjs(broker.wsUrl);
+    const consumer = await stompjs();
     const inbox = new Inbox();
     await subscribed(consumer, q, inbox.push);
     await inbox.until(2, LONG);
     await publishAll(consumer, q, ['small']);
     await inbox.until(3, LONG);
     assert.deepEqual(inbox.bodies, [body('a'), body('b'), 'small']);
-    await consumer.deactivate();
   });
 
   test('unacked messages of a lost consumer go back even when the queue is full again', async () => {
     const q = '/queue/bounded-requeue';
-    const first = await connectStompjs(broker.wsUrl);
+    const first = await stompjs();
     const held = new Inbox();
     await subscribed(first, q, held.push, { ack: 'client-individual', 'prefetch-count': '3' });
-    const producer = await connectStompjs(broker.wsUrl);
+    const producer = await stompjs();
     await publishAll(producer, q, range(3));
     await held.until(3, LONG);
     // The queue itself is empty again: room for three more, which wait (the window is full).
     await publishAll(producer, q, range(3, 'n-'));
     first.forceDisconnect();
-    const second = await connectStompjs(broker.wsUrl);
+    const second = await stompjs();
     const inbox = new Inbox();
     await subscribed(second, q, inbox.push);
     const got = await inbox.until(6, LONG);
     assert.deepEqual(inbox.bodies, [...range(3), ...range(3, 'n-')]);
     assert.deepEqual(got.map((m) => m.headers['redelivered']), ['true', 'true', 'true', undefined, undefined, undefined]);
-    await producer.deactivate();
-    await second.deactivate();
   });
 });

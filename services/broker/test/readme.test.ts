@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { settingsTable, SETTINGS } from '@stompede/broker';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
+import { useBroker } from './helpers/suite.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const README = readFileSync(`${ROOT}README.md`, 'utf8');
@@ -63,15 +63,9 @@ describe('README', () => {
   });
 
   describe('quickstarts run as printed', () => {
-    let broker: BrokerHandle;
+    const { broker } = useBroker();
     const ports = (code: string): string =>
-      code.replaceAll('localhost:15674', `localhost:${broker.wsPort}`).replaceAll('61613', String(broker.tcpPort));
-    before(async () => {
-      broker = await startBroker();
-    });
-    after(async () => {
-      await broker.stop();
-    });
+      code.replaceAll('localhost:15674', `localhost:${broker().wsPort}`).replaceAll('61613', String(broker().tcpPort));
 
     test('stompjs in Node.js', async () => {
       const out = await run(process.execPath, ['--input-type=module', '-e', ports(snippet('node'))], /got order 42/);

@@ -2,25 +2,19 @@
 // the implicit subscription, isolation between sessions, refused uses, and replies to a requester
 // that has left.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Client, IMessage } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { expectRefused, metric } from './helpers/expect.js';
-import { publishAll, subscribed } from './helpers/flow.js';
-import { bodyText, frame, header, RawClient } from './helpers/raw-client.js';
-import { connectStompjs, Inbox, receipt } from './helpers/stompjs.js';
+import { expectRefused } from './helpers/expect.js';
+import { metric } from './helpers/metrics.js';
+import { bodyText, frame, header } from './helpers/raw-client.js';
+import { Inbox, publishAll, receipt, subscribed } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 const LONG = 20_000;
 const REPLY_QUEUE = /^\/reply-queue\/test-node\/[^/]+\/replies$/;
 
 describe('reply queues', () => {
-  let broker: BrokerHandle;
-  const clients: Client[] = [];
-  const open = async (): Promise<Client> => {
-    const c = await connectStompjs(broker.wsUrl);
-    clients.push(c);
-    return c;
-  };
+  const { broker, connectRaw, stompjs: open } = useBroker();
   /** A responder on `service` that answers every request on its reply-to with `re:<body>`. */
   const responder = async (service: string): Promise<{ client: Client; requests: Inbox }> => {
     const client = await open();
@@ -41,14 +35,6 @@ describe('reply queues', () => {
     client.onUnhandledMessage = inbox.push;
     return inbox;
   };
-
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    for (const c of clients) c.forceDisconnect();
-    await broker.stop();
-  });
 
   test('request/reply between two stompjs clients', async () => {
     const service = await responder('/queue/service');
@@ -72,11 +58,10 @@ describe('reply queues', () => {
 
   test('two sessions using the same temp name get distinct reply queues', async () => {
     await responder('/queue/shared-name');
-    const requesters = [await RawClient.tcp(broker.tcpPort), await RawClient.ws(broker.wsUrl)];
+    const requesters = [await connectRaw('tcp'), await connectRaw('ws')];
     const sessions: string[] = [];
     for (const [i, r] of requesters.entries()) {
-      const connected = await r.connect();
-      sessions.push(header(connected, 'session')!);
+      sessions.push(header(r.frames[0]!, 'session')!);
       r.send(frame('SEND', { destination: '/queue/shared-name', 'reply-to': '/temp-queue/replies', 'correlation-id': `r${i}` }, `from-${i}`));
     }
     const replies = await Promise.all(requesters.map((r) => r.waitForCommand('MESSAGE', LONG)));
@@ -91,16 +76,15 @@ describe('reply queues', () => {
     for (const r of requesters) {
       await r.sendWithReceipt('SEND', { destination: '/topic/nobody' }, 'sync');
       assert.equal(r.frames.filter((f) => f.command === 'MESSAGE').length, 1);
-      r.close();
     }
   });
 
   test('/temp-queue/ as a destination, /reply-queue/ subscriptions and an empty temp name are refused', async () => {
-    await expectRefused(broker.tcpPort, 'SEND', { destination: '/temp-queue/x' }, 'invalid destination', { receipt: 't', body: 'x' });
-    await expectRefused(broker.tcpPort, 'SUBSCRIBE', { destination: '/temp-queue/x', id: '0' }, 'invalid destination', { receipt: 't' });
-    const e = await expectRefused(broker.tcpPort, 'SUBSCRIBE', { destination: '/reply-queue/test-node/1/replies', id: '0' }, 'invalid destination');
+    await expectRefused(broker(), 'SEND', { destination: '/temp-queue/x' }, 'invalid destination', { receipt: 't', body: 'x' });
+    await expectRefused(broker(), 'SUBSCRIBE', { destination: '/temp-queue/x', id: '0' }, 'invalid destination', { receipt: 't' });
+    const e = await expectRefused(broker(), 'SUBSCRIBE', { destination: '/reply-queue/test-node/1/replies', id: '0' }, 'invalid destination');
     assert.match(bodyText(e), /private/);
-    await expectRefused(broker.tcpPort, 'SEND', { destination: '/queue/service', 'reply-to': '/temp-queue/' }, 'invalid reply-to');
+    await expectRefused(broker(), 'SEND', { destination: '/queue/service', 'reply-to': '/temp-queue/' }, 'invalid reply-to');
   });
 
   test('a reply-to that is not a temp queue passes through unchanged', async () => {
@@ -121,9 +105,9 @@ describe('reply queues', () => {
     gone.publish({ destination: '/queue/slow-service', body: 'late', headers: { 'reply-to': '/temp-queue/replies' } });
     const [request] = await requests.until(1, LONG);
     await gone.deactivate();
-    const before = await metric(broker.httpUrl, 'stompede_unroutable_total');
+    const before = await metric(broker(), 'stompede_unroutable_total');
     await publishAll(service, request!.headers['reply-to']!, ['too late']);
-    assert.equal(await metric(broker.httpUrl, 'stompede_unroutable_total'), before + 1);
+    assert.equal(await metric(broker(), 'stompede_unroutable_total'), before + 1);
     assert.equal(service.connected, true);
     // The same responder still serves a new requester.
     const fresh = await open();
@@ -146,9 +130,9 @@ describe('reply queues', () => {
     const [first] = await requests.until(1, LONG);
     requester.unsubscribe('/temp-queue/replies', { receipt: 'unsub' });
     await receipt(requester, 'unsub', LONG);
-    const before = await metric(broker.httpUrl, 'stompede_unroutable_total');
+    const before = await metric(broker(), 'stompede_unroutable_total');
     await publishAll(service, first!.headers['reply-to']!, ['dropped']);
-    assert.equal(await metric(broker.httpUrl, 'stompede_unroutable_total'), before + 1);
+    assert.equal(await metric(broker(), 'stompede_unroutable_total'), before + 1);
     // Using the temp name again opens a new reply queue that works.
     await publishAll(requester, '/queue/unsub-service', ['two'], { 'reply-to': '/temp-queue/replies' });
     const second = (await requests.until(2, LONG))[1]!;

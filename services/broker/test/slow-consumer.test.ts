@@ -10,15 +10,14 @@
 //   past the bound gets ERROR after a gap-free prefix, never a silent gap;
 // - the broker's memory stays bounded while a reader is paused.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Client } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { bodyText, connectRaw, header, subscriber, TRANSPORTS, unique, type RawClient, type RawFrame } from './helpers/conformance-kit.js';
-import { metric } from './helpers/expect.js';
-import { subscribed } from './helpers/flow.js';
-import { frame } from './helpers/raw-client.js';
-import { HealthyPair, rssBytes } from './helpers/robustness.js';
-import { connectStompjs, Inbox } from './helpers/stompjs.js';
+import { messages, unique } from './helpers/conformance-kit.js';
+import { metric, rssBytes } from './helpers/metrics.js';
+import { bodyText, frame, header, TRANSPORTS, type RawClient } from './helpers/raw-client.js';
+import { useHealthyPair } from './helpers/robustness.js';
+import { Inbox, subscribed } from './helpers/stompjs.js';
+import { useBroker, type BrokerSuite } from './helpers/suite.js';
 
 const MAX_PENDING = 262_144;
 const BODY_BYTES = 4096;
@@ -27,7 +26,6 @@ const FLOOD_CAP = 6000;
 
 const numbered = (i: number, bytes = BODY_BYTES): string => String(i).padEnd(bytes, '.');
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const messages = (c: RawClient): RawFrame[] => c.frames.filter((f) => f.command === 'MESSAGE');
 const numbersOf = (c: RawClient): number[] => messages(c).map((f) => Number.parseInt(bodyText(f), 10));
 
 /**
@@ -61,33 +59,26 @@ async function untilMessages(c: RawClient, n: number, timeoutMs = 60_000): Promi
 }
 
 /** A stompjs subscriber on the same topic that reads as fast as it can. */
-async function healthySubscriber(broker: BrokerHandle, destination: string): Promise<{ client: Client; inbox: Inbox; numbers: () => number[] }> {
-  const client = await connectStompjs(broker.wsUrl);
+async function healthySubscriber(suite: BrokerSuite, destination: string): Promise<{ client: Client; inbox: Inbox; numbers: () => number[] }> {
+  const client = await suite.stompjs();
   const inbox = new Inbox();
   await subscribed(client, destination, inbox.push);
   return { client, inbox, numbers: () => inbox.bodies.map((b) => Number.parseInt(b, 10)) };
 }
 
 describe('slow consumers with slowConsumerPolicy=disconnect (default)', () => {
-  let broker: BrokerHandle;
-  let pair: HealthyPair;
-  before(async () => {
-    broker = await startBroker({ env: { STOMPEDE_MAX_PENDING_OUTBOUND_BYTES: String(MAX_PENDING), STOMPEDE_LOG_LEVEL: 'info' } });
-    pair = await HealthyPair.start(broker.wsUrl, '/topic/slow-healthy-pair');
-  });
-  after(async () => {
-    await pair?.stop();
-    await broker?.stop();
-  });
+  const suite = useBroker({ env: { STOMPEDE_MAX_PENDING_OUTBOUND_BYTES: String(MAX_PENDING), STOMPEDE_LOG_LEVEL: 'info' } });
+  const { broker, connectRaw, subscriber } = suite;
+  const pair = useHealthyPair(suite, '/topic/slow-healthy-pair');
 
   for (const kind of TRANSPORTS) {
     test(`an auto-ack ${kind} subscriber that stops reading is disconnected; a healthy one misses nothing`, async () => {
       const dest = unique('/topic/slow-cut-');
-      const slow = await subscriber(broker, kind, dest);
-      const healthy = await healthySubscriber(broker, dest);
-      const pub = await connectRaw(broker, 'tcp');
-      const counted = (): Promise<number> => metric(broker.httpUrl, 'stompede_slow_consumer_disconnects_total');
-      const connections = (): Promise<number> => metric(broker.httpUrl, 'stompede_connections');
+      const slow = await subscriber(kind, dest);
+      const healthy = await healthySubscriber(suite, dest);
+      const pub = await connectRaw('tcp');
+      const counted = (): Promise<number> => metric(broker(), 'stompede_slow_consumer_disconnects_total');
+      const connections = (): Promise<number> => metric(broker(), 'stompede_connections');
       const [counted0, open] = [await counted(), await connections()];
       slow.pause();
       let next = await flood(pub, dest, 0, FLOOD_CAP, 32, async (n) => {
@@ -113,16 +104,16 @@ describe('slow consumers with slowConsumerPolicy=disconnect (default)', () => {
         assert.equal(header(last, 'message'), 'slow consumer');
         assert.match(bodyText(last), /maxPendingOutboundBytes/);
       }
-      await pair.exchange(10);
+      await pair().exchange(10);
       await healthy.client.deactivate();
       pub.close();
     });
 
     test(`a client-ack topic subscriber over ${kind} that stops reading is held back (credit) and loses nothing`, async () => {
       const dest = unique('/topic/slow-acked-');
-      const slow = await subscriber(broker, kind, dest, { ack: 'client' });
-      const pub = await connectRaw(broker, 'tcp');
-      const delivered = (): Promise<number> => metric(broker.httpUrl, 'stompede_messages_delivered_total');
+      const slow = await subscriber(kind, dest, { ack: 'client' });
+      const pub = await connectRaw('tcp');
+      const delivered = (): Promise<number> => metric(broker(), 'stompede_messages_delivered_total');
       const d0 = await delivered();
       slow.pause();
       // Flood until the broker holds messages back instead of writing them, then a little more: the
@@ -134,7 +125,7 @@ describe('slow consumers with slowConsumerPolicy=disconnect (default)', () => {
       });
       assert.ok(heldSince >= 0, `the broker never held deliveries back in ${next} messages`);
       assert.ok((await delivered()) - d0 < next, 'deliveries are paused while the subscriber does not read');
-      await pair.exchange(10);
+      await pair().exchange(10);
       assert.equal(slow.closed, false);
 
       slow.resume();
@@ -143,23 +134,23 @@ describe('slow consumers with slowConsumerPolicy=disconnect (default)', () => {
       assert.equal(slow.frames.some((f) => f.command === 'ERROR'), false);
       const last = messages(slow).at(-1)!;
       await slow.sendWithReceipt('ACK', { id: header(last, 'ack')! }, '', 30_000);
-      await pair.exchange(5);
+      await pair().exchange(5);
       slow.close();
       pub.close();
     });
 
     test(`a client-ack topic subscriber over ${kind} that falls behind past its bound is told (ERROR), never silently skipped`, async () => {
       const dest = unique('/topic/slow-acked-over-');
-      const slow = await subscriber(broker, kind, dest, { ack: 'client' });
-      const pub = await connectRaw(broker, 'tcp');
-      const counted = (): Promise<number> => metric(broker.httpUrl, 'stompede_slow_consumer_disconnects_total');
+      const slow = await subscriber(kind, dest, { ack: 'client' });
+      const pub = await connectRaw('tcp');
+      const counted = (): Promise<number> => metric(broker(), 'stompede_slow_consumer_disconnects_total');
       const counted0 = await counted();
       slow.pause();
       // Topic messages are not durable: once the held ones pass maxPendingOutboundBytes the
       // subscription ends, with an ERROR the client will read, instead of losing messages quietly.
       const next = await flood(pub, dest, 0, FLOOD_CAP, 16, async () => (await counted()) > counted0);
       assert.ok((await counted()) > counted0, `no slow-consumer disconnect after ${next} messages`);
-      await pair.exchange(10);
+      await pair().exchange(10);
       slow.resume();
       await slow.waitClosed(30_000);
       const got = numbersOf(slow);
@@ -168,27 +159,27 @@ describe('slow consumers with slowConsumerPolicy=disconnect (default)', () => {
       const last = slow.frames.at(-1)!;
       assert.equal(last.command, 'ERROR');
       assert.equal(header(last, 'message'), 'slow consumer');
-      await pair.exchange(5);
+      await pair().exchange(5);
       pub.close();
     });
 
     test(`a queue subscriber over ${kind} that stops reading gets everything once it reads again`, async () => {
       const dest = unique('/queue/slow-');
-      const slow = await subscriber(broker, kind, dest);
-      const pub = await connectRaw(broker, 'tcp');
+      const slow = await subscriber(kind, dest);
+      const pub = await connectRaw('tcp');
       slow.pause();
       const n = 2500; // ~10 MiB: more than the socket buffers can hide
       await flood(pub, dest, 0, n, 50);
-      assert.ok((await metric(broker.httpUrl, 'stompede_queued_messages')) > 0, 'the queue holds what the paused consumer cannot take');
-      await pair.exchange(10);
+      assert.ok((await metric(broker(), 'stompede_queued_messages')) > 0, 'the queue holds what the paused consumer cannot take');
+      await pair().exchange(10);
       assert.equal(slow.closed, false);
 
       slow.resume();
       await untilMessages(slow, n);
       assert.deepEqual(numbersOf(slow), range(n), 'every message arrived, in order');
       assert.equal(slow.closed, false);
-      assert.equal(await metric(broker.httpUrl, 'stompede_queued_messages'), 0);
-      await pair.exchange(5);
+      assert.equal(await metric(broker(), 'stompede_queued_messages'), 0);
+      await pair().exchange(5);
       slow.close();
       pub.close();
     });
@@ -196,32 +187,25 @@ describe('slow consumers with slowConsumerPolicy=disconnect (default)', () => {
 });
 
 describe('slow consumers with slowConsumerPolicy=drop', () => {
-  let broker: BrokerHandle;
-  let pair: HealthyPair;
-  before(async () => {
-    broker = await startBroker({
-      env: { STOMPEDE_MAX_PENDING_OUTBOUND_BYTES: String(MAX_PENDING), STOMPEDE_SLOW_CONSUMER_POLICY: 'drop', STOMPEDE_LOG_LEVEL: 'info' },
-    });
-    pair = await HealthyPair.start(broker.wsUrl, '/topic/slow-drop-healthy-pair');
+  const suite = useBroker({
+    env: { STOMPEDE_MAX_PENDING_OUTBOUND_BYTES: String(MAX_PENDING), STOMPEDE_SLOW_CONSUMER_POLICY: 'drop', STOMPEDE_LOG_LEVEL: 'info' },
   });
-  after(async () => {
-    await pair?.stop();
-    await broker?.stop();
-  });
+  const { broker, connectRaw, subscriber } = suite;
+  const pair = useHealthyPair(suite, '/topic/slow-drop-healthy-pair');
 
   for (const kind of TRANSPORTS) {
     test(`an auto-ack ${kind} subscriber that stops reading stays connected and misses messages (counted)`, async () => {
       const dest = unique('/topic/slow-drop-');
-      const slow = await subscriber(broker, kind, dest);
-      const healthy = await healthySubscriber(broker, dest);
-      const pub = await connectRaw(broker, 'tcp');
-      const drops0 = await metric(broker.httpUrl, 'stompede_slow_consumer_drops_total');
+      const slow = await subscriber(kind, dest);
+      const healthy = await healthySubscriber(suite, dest);
+      const pub = await connectRaw('tcp');
+      const drops0 = await metric(broker(), 'stompede_slow_consumer_drops_total');
       slow.pause();
       let next = await flood(pub, dest, 0, FLOOD_CAP, 32, async (n) => {
         await healthy.inbox.until(n - 64, 30_000);
-        return (await metric(broker.httpUrl, 'stompede_slow_consumer_drops_total')) > drops0;
+        return (await metric(broker(), 'stompede_slow_consumer_drops_total')) > drops0;
       });
-      assert.ok((await metric(broker.httpUrl, 'stompede_slow_consumer_drops_total')) > drops0, `nothing dropped in ${next} messages`);
+      assert.ok((await metric(broker(), 'stompede_slow_consumer_drops_total')) > drops0, `nothing dropped in ${next} messages`);
       next = await flood(pub, dest, next, next + 100, 25);
       await healthy.inbox.until(next, 30_000);
       assert.deepEqual(healthy.numbers(), range(next), 'the healthy subscriber got every message in order');
@@ -245,7 +229,7 @@ describe('slow consumers with slowConsumerPolicy=drop', () => {
       assert.ok(got.every((v, i) => i === 0 || v > got[i - 1]!), 'what it got is in publish order');
       assert.equal(slow.closed, false);
       assert.equal(slow.frames.some((f) => f.command === 'ERROR'), false);
-      await pair.exchange(10);
+      await pair().exchange(10);
       slow.close();
       pub.close();
       await healthy.client.deactivate();
@@ -254,23 +238,23 @@ describe('slow consumers with slowConsumerPolicy=drop', () => {
 
   test('the broker RSS stays bounded while a paused reader is flooded', async () => {
     const dest = unique('/topic/slow-rss-');
-    const slow = await subscriber(broker, 'tcp', dest);
-    const pub = await connectRaw(broker, 'tcp');
+    const slow = await subscriber('tcp', dest);
+    const pub = await connectRaw('tcp');
     slow.pause();
     const bodyBytes = 64 * 1024;
     const total = 4096; // 256 MiB through the topic
     await flood(pub, dest, 0, 256, 16, async () => false, bodyBytes); // warm up
-    const base = rssBytes(broker.pid);
+    const base = rssBytes(broker().pid);
     let peak = base;
     await flood(pub, dest, 256, total, 16, async () => {
-      peak = Math.max(peak, rssBytes(broker.pid));
+      peak = Math.max(peak, rssBytes(broker().pid));
       return false;
     }, bodyBytes);
     const growth = peak - base;
     // Buffering the flood for the paused reader would take 256 MiB; a bounded broker needs a few.
     assert.ok(growth < 128 * 1024 * 1024, `RSS grew by ${Math.round(growth / 1048576)} MiB (from ${Math.round(base / 1048576)} MiB)`);
     assert.equal(slow.closed, false);
-    await pair.exchange(5);
+    await pair().exchange(5);
     slow.close();
     pub.close();
   });

@@ -1,22 +1,16 @@
 // End-to-end smoke: one node, stompjs over WebSocket and raw TCP, the basic paths.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { bodyText, frame, header, RawClient } from './helpers/raw-client.js';
-import { connectStompjs, Inbox, receipt } from './helpers/stompjs.js';
+import { describe, test } from 'node:test';
+import { bodyText, frame, header } from './helpers/raw-client.js';
+import { Inbox, receipt } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 describe('smoke', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    await broker.stop();
-  });
+  const { broker, connectRaw, openRaw, stompjs } = useBroker();
 
   test('stompjs publish/subscribe over WebSocket', async () => {
-    const sub = await connectStompjs(broker.wsUrl);
-    const pub = await connectStompjs(broker.wsUrl);
+    const sub = await stompjs();
+    const pub = await stompjs();
     const inbox = new Inbox();
     sub.subscribe('/topic/smoke', inbox.push, { receipt: 'sub-1' });
     await receipt(sub, 'sub-1');
@@ -29,28 +23,24 @@ describe('smoke', () => {
   });
 
   test('raw TCP client reaches a WebSocket subscriber', async () => {
-    const sub = await RawClient.ws(broker.wsUrl);
-    await sub.connect();
+    const sub = await connectRaw('ws');
     await sub.sendWithReceipt('SUBSCRIBE', { id: '0', destination: '/queue/smoke' });
-    const pub = await RawClient.tcp(broker.tcpPort);
-    await pub.connect();
+    const pub = await connectRaw('tcp');
     await pub.sendWithReceipt('SEND', { destination: '/queue/smoke' }, 'over tcp');
     const m = await sub.waitForCommand('MESSAGE');
     assert.equal(bodyText(m), 'over tcp');
     assert.equal(header(m, 'subscription'), '0');
-    sub.close();
-    pub.close();
   });
 
   test('health endpoints', async () => {
-    assert.equal((await fetch(`${broker.httpUrl}/healthz`)).status, 200);
-    assert.equal((await fetch(`${broker.httpUrl}/readyz`)).status, 200);
-    const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+    assert.equal((await fetch(`${broker().httpUrl}/healthz`)).status, 200);
+    assert.equal((await fetch(`${broker().httpUrl}/readyz`)).status, 200);
+    const metrics = await (await fetch(`${broker().httpUrl}/metrics`)).text();
     assert.match(metrics, /stompede_connections /);
   });
 
   test('ERROR is followed by a close', async () => {
-    const c = await RawClient.tcp(broker.tcpPort);
+    const c = await openRaw('tcp');
     c.send(frame('FOO'));
     const e = await c.waitForCommand('ERROR');
     assert.equal(header(e, 'message'), 'not connected');

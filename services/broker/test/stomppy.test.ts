@@ -2,12 +2,10 @@
 // between stomp.py and @stomp/stompjs over WebSocket. The Python side only runs a scripted
 // scenario and reports what it saw (test/clients/stomppy_client.py); the assertions are here.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Client } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { publishAll, range, subscribed } from './helpers/flow.js';
-import { connectStompjs, Inbox } from './helpers/stompjs.js';
+import { describe, test } from 'node:test';
+import { Inbox, publishAll, range, subscribed } from './helpers/stompjs.js';
 import { requireStomppy, runStomppy, type PyResult } from './helpers/stomppy.js';
+import { useBroker } from './helpers/suite.js';
 
 const LONG = 30_000;
 
@@ -19,20 +17,7 @@ function clean(r: PyResult, receipts: string[]): void {
 }
 
 describe('stomp.py interop', () => {
-  let broker: BrokerHandle;
-  const clients: Client[] = [];
-  const open = async (): Promise<Client> => {
-    const c = await connectStompjs(broker.wsUrl);
-    clients.push(c);
-    return c;
-  };
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    for (const c of clients) c.forceDisconnect();
-    await broker?.stop();
-  });
+  const { broker, stompjs: open } = useBroker();
 
   // Without python3-stomp this and every test below fail (never skip), naming the package.
   test('stomp.py (python3-stomp) is installed', () => {
@@ -49,7 +34,7 @@ describe('stomp.py interop', () => {
       const acked = version === '1.0' ? [1] : [0, 2];
       const bodies = range(3).map((b) => `${b} grüße ✓`);
       const run = runStomppy({
-        port: broker.tcpPort,
+        port: broker().tcpPort,
         version,
         steps: [
           { op: 'subscribe', destination: q, id: `s-${version}`, ack: ackMode, receipt: 'r-sub' },
@@ -91,7 +76,7 @@ describe('stomp.py interop', () => {
   test('stompjs over WebSocket -> stomp.py 1.2 over TCP (topic)', async () => {
     const t = '/topic/py-in';
     const run = runStomppy({
-      port: broker.tcpPort,
+      port: broker().tcpPort,
       version: '1.2',
       steps: [
         { op: 'subscribe', destination: t, id: 'in', receipt: 'r-sub' },
@@ -125,7 +110,7 @@ describe('stomp.py interop', () => {
     // comes out wrong on its side; keep the value clear of that client bug.
     const note = 'C:\\dir';
     const r = await runStomppy({
-      port: broker.tcpPort,
+      port: broker().tcpPort,
       version: '1.1',
       steps: [
         ...bodies.map((body, i) => ({
@@ -148,7 +133,7 @@ describe('stomp.py interop', () => {
   test('stompjs requests, stomp.py answers on the rewritten reply queue', async () => {
     const service = '/queue/py-service';
     const run = runStomppy({
-      port: broker.tcpPort,
+      port: broker().tcpPort,
       version: '1.2',
       steps: [
         { op: 'subscribe', destination: service, id: 'svc', receipt: 'r-sub' },
@@ -176,7 +161,7 @@ describe('stomp.py interop', () => {
 
   test('stomp.py receives the ERROR frame of a refused SEND', async () => {
     const r = await runStomppy({
-      port: broker.tcpPort,
+      port: broker().tcpPort,
       version: '1.2',
       steps: [
         { op: 'send', destination: '/app/hello', body: 'x' },

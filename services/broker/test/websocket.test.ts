@@ -4,16 +4,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
-import { startBroker, type BrokerHandle } from './helpers/broker-process.js';
-import { subscribed } from './helpers/flow.js';
+import { messages, unique } from './helpers/conformance-kit.js';
 import { bodyText, frame, header, RawClient } from './helpers/raw-client.js';
-import { connectStompjs, Inbox, receipt } from './helpers/stompjs.js';
-
-let seq = 0;
-const dest = (kind: 'topic' | 'queue', name: string): string => `/${kind}/ws-${name}-${++seq}`;
+import { Inbox, receipt, subscribed } from './helpers/stompjs.js';
+import { useBroker } from './helpers/suite.js';
 
 /** The status and sec-websocket-protocol of a raw upgrade request (no client-side protocol checks). */
 function upgrade(port: number, path: string, protocols?: string): Promise<{ status: number; protocol: string | undefined }> {
@@ -56,13 +53,7 @@ function wsStatus(url: string): Promise<number> {
 }
 
 describe('WebSocket transport', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    await broker?.stop();
-  });
+  const { broker, connectRaw, openRaw, stompjs } = useBroker();
 
   test('subprotocol negotiation prefers v12.stomp, honours what is offered, and works without one', async () => {
     const cases: [string[], string][] = [
@@ -73,21 +64,21 @@ describe('WebSocket transport', () => {
       [[], ''],
     ];
     for (const [offered, expected] of cases) {
-      const c = await RawClient.ws(broker.wsUrl, offered);
+      const c = await RawClient.ws(broker().wsUrl, offered);
       assert.equal(c.protocol, expected, `offered ${offered.join(',') || '(none)'}`);
       const connected = await c.connect({ 'accept-version': '1.0,1.1,1.2' });
       assert.equal(header(connected, 'version'), '1.2');
-      await c.sendWithReceipt('SEND', { destination: dest('topic', 'proto') }, 'works');
+      await c.sendWithReceipt('SEND', { destination: unique('/topic/ws-proto-') }, 'works');
       c.close();
     }
     // Only STOMP protocols are ever selected; a client offering none of them gets none.
-    assert.deepEqual(await upgrade(broker.wsPort, '/ws', 'mqtt, v11.stomp'), { status: 101, protocol: 'v11.stomp' });
-    assert.deepEqual(await upgrade(broker.wsPort, '/ws', 'mqtt'), { status: 101, protocol: undefined });
+    assert.deepEqual(await upgrade(broker().wsPort, '/ws', 'mqtt, v11.stomp'), { status: 101, protocol: 'v11.stomp' });
+    assert.deepEqual(await upgrade(broker().wsPort, '/ws', 'mqtt'), { status: 101, protocol: undefined });
   });
 
   test('several frames in one WebSocket message are all processed, in order', async () => {
-    const d = dest('queue', 'packed');
-    const c = await RawClient.ws(broker.wsUrl);
+    const d = unique('/queue/ws-packed-');
+    const c = await openRaw('ws');
     c.send(Buffer.concat([
       frame('CONNECT', { 'accept-version': '1.2', host: '/', 'heart-beat': '0,0' }),
       Buffer.from('\n\r\n'),
@@ -104,17 +95,14 @@ describe('WebSocket transport', () => {
     assert.equal(commands.filter((x) => x === 'RECEIPT').length, 2);
     assert.ok(commands.indexOf('RECEIPT') < commands.indexOf('MESSAGE'), 'the SUBSCRIBE receipt comes before any MESSAGE');
     assert.equal(header(c.frames[commands.indexOf('RECEIPT')]!, 'receipt-id'), 'r-sub');
-    assert.deepEqual(c.frames.filter((f) => f.command === 'MESSAGE').map(bodyText), ['one', 't\0w\0o', 'three']);
-    c.close();
+    assert.deepEqual(messages(c).map(bodyText), ['one', 't\0w\0o', 'three']);
   });
 
   test('a frame split over several WebSocket messages, at every byte position, is reassembled', async () => {
-    const d = dest('topic', 'split');
-    const sub = await RawClient.ws(broker.wsUrl);
-    await sub.connect();
+    const d = unique('/topic/ws-split-');
+    const sub = await connectRaw('ws');
     await sub.sendWithReceipt('SUBSCRIBE', { id: 's', destination: d });
-    const c = await RawClient.ws(broker.wsUrl);
-    await c.connect();
+    const c = await connectRaw('ws');
     const bodies: string[] = [];
     const withLength = frame('SEND', { destination: d, 'content-length': '7', 'x-h': 'é' }, 'a\0b\ncd\0');
     const withoutLength = frame('SEND', { destination: d, 'x-h': 'é' }, 'héllo wörld');
@@ -131,19 +119,17 @@ describe('WebSocket transport', () => {
     await c.sendWithReceipt('SEND', { destination: d }, 'end', 15_000);
     bodies.push('end');
     await sub.waitFor((f) => f.command === 'MESSAGE' && bodyText(f) === 'end', 15_000);
-    const got = sub.frames.filter((f) => f.command === 'MESSAGE');
+    const got = messages(sub);
     assert.deepEqual(got.map(bodyText), bodies);
     assert.ok(got.slice(0, -1).every((f) => header(f, 'x-h') === 'é'));
-    sub.close();
-    c.close();
   });
 
   test('stompjs with splitLargeFrames and a small maxWebSocketChunkSize delivers a large body intact', async () => {
-    const d = dest('queue', 'chunked');
-    const sub = await connectStompjs(broker.wsUrl);
+    const d = unique('/queue/ws-chunked-');
+    const sub = await stompjs();
     const inbox = new Inbox();
     await subscribed(sub, d, inbox.push);
-    const pub = await connectStompjs(broker.wsUrl, { splitLargeFrames: true, maxWebSocketChunkSize: 1024 });
+    const pub = await stompjs({ splitLargeFrames: true, maxWebSocketChunkSize: 1024 });
     // Multi-byte characters make the chunk boundaries fall inside UTF-8 sequences of the frame.
     const body = 'chunked é€ ü '.repeat(20_000);
     pub.publish({ destination: d, body, headers: { receipt: 'chunked' } });
@@ -151,19 +137,15 @@ describe('WebSocket transport', () => {
     const [m] = await inbox.until(1, 20_000);
     assert.equal(m!.body.length, body.length);
     assert.ok(m!.body === body, 'the body arrived unchanged');
-    await pub.deactivate();
-    await sub.deactivate();
   });
 
   for (const ack of ['auto', 'client-individual']) {
     test(`MESSAGE frames travel as text when valid UTF-8 and as binary otherwise (ack ${ack})`, async () => {
-      const d = dest('topic', 'kinds');
-      const sub = await RawClient.ws(broker.wsUrl);
-      await sub.connect();
+      const d = unique('/topic/ws-kinds-');
+      const sub = await connectRaw('ws');
       await sub.sendWithReceipt('SUBSCRIBE', { id: 's', destination: d, ack });
       assert.ok(sub.messageKinds.length >= 1 && sub.messageKinds.every((k) => k === 'text'), 'CONNECTED and RECEIPT are text');
-      const pub = await RawClient.tcp(broker.tcpPort);
-      await pub.connect();
+      const pub = await connectRaw('tcp');
       const cases: [string, Buffer, 'text' | 'binary'][] = [
         ['utf-8', Buffer.from('héllo wörld ✓'), 'text'],
         ['invalid utf-8', Buffer.from([0x68, 0xff, 0xfe, 0x80, 0x69]), 'binary'],
@@ -179,21 +161,19 @@ describe('WebSocket transport', () => {
         assert.ok(Buffer.from(m.body).equals(body), `${name}: body intact`);
         assert.deepEqual(sub.messageKinds.slice(k0), [kind], name);
       }
-      sub.close();
-      pub.close();
     });
   }
 
   test('a 1 MiB message, text and binary, goes end to end through stompjs', async () => {
-    const d = dest('topic', 'big');
-    const sub = await connectStompjs(broker.wsUrl);
+    const d = unique('/topic/ws-big-');
+    const sub = await stompjs();
     const got: IMessage[] = [];
     const inbox = new Inbox();
     await subscribed(sub, d, (m) => {
       got.push(m);
       inbox.push(m);
     });
-    const pub = await connectStompjs(broker.wsUrl);
+    const pub = await stompjs();
     const text = 'ab€'.repeat(Math.ceil((1 << 20) / 5)).slice(0, 1 << 19) + 'x'.repeat(1 << 19);
     const bytes = randomBytes(1 << 20);
     pub.publish({ destination: d, body: text });
@@ -202,18 +182,16 @@ describe('WebSocket transport', () => {
     assert.ok(got[0]!.body === text, 'the 1 MiB text body arrived unchanged');
     assert.ok(Buffer.from(got[1]!.binaryBody).equals(bytes), 'the 1 MiB binary body arrived unchanged');
     assert.equal(got[1]!.headers['content-type'], 'application/octet-stream');
-    await pub.deactivate();
-    await sub.deactivate();
   });
 
   test('HTTP endpoints on the WebSocket port: /healthz, /readyz, /metrics, and 404 elsewhere', async () => {
-    const healthz = await fetch(`${broker.httpUrl}/healthz`);
+    const healthz = await fetch(`${broker().httpUrl}/healthz`);
     assert.equal(healthz.status, 200);
     assert.equal((await healthz.text()).trim(), 'ok');
-    const readyz = await fetch(`${broker.httpUrl}/readyz`);
+    const readyz = await fetch(`${broker().httpUrl}/readyz`);
     assert.equal(readyz.status, 200);
     assert.equal((await readyz.text()).trim(), 'ready');
-    const metrics = await fetch(`${broker.httpUrl}/metrics`);
+    const metrics = await fetch(`${broker().httpUrl}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await metrics.text();
@@ -221,39 +199,33 @@ describe('WebSocket transport', () => {
       assert.match(text, new RegExp(`^${name} \\d+`, 'm'));
     }
     for (const path of ['/', '/nope', '/healthz/extra', '/metricsx']) {
-      const res = await fetch(`${broker.httpUrl}${path}`);
+      const res = await fetch(`${broker().httpUrl}${path}`);
       assert.equal(res.status, 404, path);
       await res.arrayBuffer();
     }
-    assert.equal((await fetch(`${broker.httpUrl}/healthz`, { method: 'POST' })).status, 404);
+    assert.equal((await fetch(`${broker().httpUrl}/healthz`, { method: 'POST' })).status, 404);
   });
 
   test('a WebSocket upgrade on another path is refused', async () => {
-    assert.equal(await wsStatus(broker.wsUrl), 101);
+    assert.equal(await wsStatus(broker().wsUrl), 101);
     for (const path of ['/', '/other', '/ws/extra', '/WS']) {
-      assert.equal(await wsStatus(`ws://127.0.0.1:${broker.wsPort}${path}`), 404, path);
+      assert.equal(await wsStatus(`ws://127.0.0.1:${broker().wsPort}${path}`), 404, path);
     }
     // An HTTP endpoint answers the request as plain HTTP; it never switches protocols.
-    assert.equal(await wsStatus(`ws://127.0.0.1:${broker.wsPort}/healthz`), 200);
+    assert.equal(await wsStatus(`ws://127.0.0.1:${broker().wsPort}/healthz`), 200);
   });
 });
 
 describe('WebSocket transport with STOMPEDE_WS_PATH', () => {
-  let broker: BrokerHandle;
-  before(async () => {
-    broker = await startBroker({ env: { STOMPEDE_WS_PATH: '/stomp' } });
-  });
-  after(async () => {
-    await broker?.stop();
-  });
+  const { broker } = useBroker({ env: { STOMPEDE_WS_PATH: '/stomp' } });
 
   test('only the configured path upgrades', async () => {
-    const url = `ws://127.0.0.1:${broker.wsPort}/stomp`;
+    const url = `ws://127.0.0.1:${broker().wsPort}/stomp`;
     const c = await RawClient.ws(url);
     await c.connect();
     await c.sendWithReceipt('SEND', { destination: '/topic/ws-path' }, 'on /stomp');
     c.close();
-    assert.equal(await wsStatus(`ws://127.0.0.1:${broker.wsPort}/ws`), 404);
-    assert.equal((await upgrade(broker.wsPort, '/ws', 'v12.stomp')).status, 404);
+    assert.equal(await wsStatus(`ws://127.0.0.1:${broker().wsPort}/ws`), 404);
+    assert.equal((await upgrade(broker().wsPort, '/ws', 'v12.stomp')).status, 404);
   });
 });

@@ -1,38 +1,12 @@
-// Shared pieces of the checklist conformance tests (rules #1-#27): raw clients over either
-// transport, the "ERROR then close" check, STOMP 1.2 header decoding of wire values, /metrics and
-// /proc readings, and polling.
+// What the black-box tests do with raw clients (raw-client.ts), in the conformance tests and the
+// robustness tests alike: destinations no other test uses, a CONNECT sent exactly as given,
+// publishing and waiting for MESSAGE frames, barriers that prove nothing else is on its way,
+// acknowledging, and losing a connection without DISCONNECT.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import type { BrokerHandle } from './broker-process.js';
-import { bodyText, delay, frame, header, RawClient, type RawFrame } from './raw-client.js';
-
-export type TransportKind = 'tcp' | 'ws';
-export const TRANSPORTS: readonly TransportKind[] = ['tcp', 'ws'];
-
-/** A raw client over `kind`, not yet connected. */
-export function openRaw(broker: BrokerHandle, kind: TransportKind): Promise<RawClient> {
-  return kind === 'tcp' ? RawClient.tcp(broker.tcpPort) : RawClient.ws(broker.wsUrl);
-}
-
-/** A raw client over `kind` that went through CONNECT (1.2 unless `headers` say otherwise). */
-export async function connectRaw(broker: BrokerHandle, kind: TransportKind, headers: Record<string, string> = {}): Promise<RawClient> {
-  const c = await openRaw(broker, kind);
-  await c.connect(headers);
-  return c;
-}
-
-/** A connected raw client subscribed (with a receipt, so the subscription is live) to `destination`. */
-export async function subscriber(
-  broker: BrokerHandle,
-  kind: TransportKind,
-  destination: string,
-  extra: Record<string, string> = {},
-  connectHeaders: Record<string, string> = {},
-): Promise<RawClient> {
-  const c = await connectRaw(broker, kind, connectHeaders);
-  await c.sendWithReceipt('SUBSCRIBE', { id: 'sub-0', destination, ...extra });
-  return c;
-}
+import { eventually } from './expect.js';
+import { metric } from './metrics.js';
+import { bodyText, frame, header, type RawClient, type RawFrame } from './raw-client.js';
 
 let counter = 0;
 /** A destination name no other test uses. */
@@ -40,56 +14,37 @@ export function unique(prefix: string): string {
   return `${prefix}${++counter}-${process.pid}`;
 }
 
-/** All values of header `name`, in wire order (still escaped). */
-export function headerAll(f: RawFrame, name: string): string[] {
-  return f.headers.filter(([k]) => k === name).map(([, v]) => v);
+/** Sends CONNECT with exactly `headers` (none of RawClient.connect's defaults). */
+export function sendConnect(c: RawClient, headers: Record<string, string> | [string, string][] = {}): void {
+  c.send(frame('CONNECT', headers));
 }
 
-/** Decodes a STOMP 1.2 header name or value as it came on the wire; throws on an undefined escape. */
-export function unescape12(raw: string): string {
-  return raw.replace(/\\(.?)/gs, (_, c: string) => {
-    switch (c) {
-      case 'r': return '\r';
-      case 'n': return '\n';
-      case 'c': return ':';
-      case '\\': return '\\';
-      default: throw new Error(`undefined escape \\${c} in ${JSON.stringify(raw)}`);
-    }
-  });
+/** Sends CONNECT with exactly `headers` and waits for CONNECTED. */
+export async function connectExactly(c: RawClient, headers: Record<string, string> | [string, string][]): Promise<RawFrame> {
+  sendConnect(c, headers);
+  const f = await c.next();
+  assert.equal(f.command, 'CONNECTED', `expected CONNECTED, got ${f.command}: ${header(f, 'message')} ${bodyText(f)}`);
+  return f;
 }
 
-/**
- * Waits for an ERROR with `message`, checks the headers every ERROR carries (message, text/plain
- * content-type, content-length matching the body), that the connection is closed afterwards and that
- * nothing followed the ERROR. Returns the ERROR.
- */
-export async function expectErrorThenClose(c: RawClient, message: string, timeoutMs = 10_000): Promise<RawFrame> {
-  const e = await c.waitForCommand('ERROR', timeoutMs);
-  assert.equal(header(e, 'message'), message, `ERROR body: ${bodyText(e)}`);
-  assert.match(header(e, 'content-type') ?? '', /^text\/plain(;|$)/);
-  assert.equal(header(e, 'content-length'), String(e.body.length));
-  assert.ok(e.body.length > 0, 'ERROR explains itself in the body');
-  await c.waitClosed(timeoutMs);
-  assert.equal(c.frames.at(-1), e, 'ERROR is the last frame before the close');
-  return e;
+/** MESSAGE frames received so far, optionally only those of one subscription id (as on the wire). */
+export function messages(c: RawClient, subscription?: string): RawFrame[] {
+  return c.frames.filter((f) => f.command === 'MESSAGE' && (subscription === undefined || header(f, 'subscription') === subscription));
 }
 
-/** Sends `bytes` on a fresh client over `kind` after CONNECT (unless `connect` is false) and expects ERROR + close. */
-export async function refusedAfter(
-  broker: BrokerHandle,
-  kind: TransportKind,
-  bytes: Buffer | string,
-  message: string,
-  connect: Record<string, string> | false = {},
-): Promise<RawFrame> {
-  const c = await openRaw(broker, kind);
+/** Waits until `c` has received at least `n` MESSAGE frames (of `subscription`, if given); returns them all. */
+export async function waitMessages(c: RawClient, n: number, subscription?: string, timeoutMs = 5000): Promise<RawFrame[]> {
   try {
-    if (connect !== false) await c.connect(connect);
-    c.send(bytes);
-    return await expectErrorThenClose(c, message);
-  } finally {
-    c.close();
+    await c.waitFor(() => messages(c, subscription).length >= n, timeoutMs);
+  } catch (err) {
+    const got = messages(c, subscription).map(bodyText);
+    throw new Error(`wanted ${n} MESSAGE frames${subscription === undefined ? '' : ` for ${subscription}`}, got ${got.length} ${JSON.stringify(got)}: ${(err as Error).message}`);
   }
+  return messages(c, subscription);
+}
+
+export function bodies(frames: readonly RawFrame[]): string[] {
+  return frames.map(bodyText);
 }
 
 /** The MESSAGE `sub` received (or will receive) with header `x-tag:<tag>`. */
@@ -97,36 +52,76 @@ export function messageTagged(sub: RawClient, tag: string, timeoutMs = 5000): Pr
   return sub.waitFor((f) => f.command === 'MESSAGE' && header(f, 'x-tag') === tag, timeoutMs);
 }
 
-/** `frame()` with every LF of the head replaced by `eol` (e.g. CRLF). */
-export function frameWithEol(eol: string, command: string, headers: [string, string][], body: string | Uint8Array = ''): Buffer {
-  const head = command + eol + headers.map(([k, v]) => `${k}:${v}${eol}`).join('') + eol;
-  return Buffer.concat([Buffer.from(head), Buffer.from(body), Buffer.from([0])]);
+/** Sends SENDs with the given bodies in one write, the last with a receipt, and waits for it. */
+export async function sendAll(c: RawClient, destination: string, bodyList: readonly string[], headers: Record<string, string> = {}): Promise<void> {
+  const head = bodyList.slice(0, -1).map((b) => frame('SEND', { destination, ...headers }, b));
+  c.send(Buffer.concat(head));
+  await c.sendWithReceipt('SEND', { destination, ...headers }, bodyList.at(-1)!);
 }
 
-/** Text of /metrics. */
-export async function metricsText(broker: BrokerHandle): Promise<string> {
-  return (await fetch(`${broker.httpUrl}/metrics`)).text();
+let barriers = 0;
+
+/**
+ * Publishes a marker message through `pub` to `destination` and waits until `sub` receives it (on
+ * `subscription`, if given). Everything published to that destination before the marker reaches the
+ * subscription before it, so what `sub` got before the marker is all it will ever get from earlier
+ * publishes. Returns the MESSAGE frames of `subscription` (all if undefined) that came before it.
+ */
+export async function barrier(pub: RawClient, sub: RawClient, destination: string, subscription?: string): Promise<RawFrame[]> {
+  const mark = `barrier-${++barriers}`;
+  await pub.sendWithReceipt('SEND', { destination, 'x-barrier': mark }, mark);
+  const m = await sub.waitFor((f) => f.command === 'MESSAGE' && header(f, 'x-barrier') === mark);
+  return sub.frames
+    .slice(0, sub.frames.indexOf(m))
+    .filter((f) => f.command === 'MESSAGE' && header(f, 'x-barrier') === undefined)
+    .filter((f) => subscription === undefined || header(f, 'subscription') === subscription);
 }
 
-/** Value of an unlabelled metric, or undefined when it is not exported. */
-export function metricValue(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+/**
+ * Subscribes the connected client `c` to `destination` (auto ack, subscription `id`) and returns what
+ * it receives before a barrier: all that a queue holds now; nothing of a topic's earlier messages.
+ */
+export async function drain(c: RawClient, destination: string, id = 'd'): Promise<RawFrame[]> {
+  await c.sendWithReceipt('SUBSCRIBE', { id, destination });
+  return barrier(c, c, destination, id);
 }
 
-/** Open file descriptors of a process (Linux /proc). */
-export function fdCount(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
+/**
+ * Makes the connected client `c` a consumer of `queue` in `ack` mode (subscription id `c`) that has
+ * received `bodyList`, published by itself. Returns `c`.
+ */
+export async function consumerWith(c: RawClient, queue: string, ack: string, bodyList: readonly string[]): Promise<RawClient> {
+  await c.sendWithReceipt('SUBSCRIBE', { id: 'c', destination: queue, ack });
+  await sendAll(c, queue, bodyList);
+  assert.deepEqual(bodies(await waitMessages(c, bodyList.length, 'c')), bodyList);
+  return c;
 }
 
-/** Polls `check` until it returns true; fails with `describe()` after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, describe: () => string | Promise<string>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) assert.fail(`condition not met within ${timeoutMs} ms: ${await describe()}`);
-    await delay(50);
-  }
+/** ACKs (or NACKs) a MESSAGE by its `ack` header (STOMP 1.2) and waits for the RECEIPT. */
+export function settle(c: RawClient, m: RawFrame, command: 'ACK' | 'NACK' = 'ACK', extra: Record<string, string> = {}): Promise<RawFrame> {
+  const id = header(m, 'ack');
+  assert.ok(id !== undefined, 'MESSAGE has an ack header');
+  return c.sendWithReceipt(command, { id, ...extra });
 }
 
-export { bodyText, delay, frame, header, RawClient, type RawFrame };
+/** Resolves with Date.now() at the moment the connection closed. */
+export function closeTime(c: RawClient): Promise<number> {
+  return c.closedPromise.then(() => Date.now());
+}
+
+/**
+ * Kills `c` without DISCONNECT (socket destroyed) and waits until the broker has dropped the
+ * connection too, so that what it does on a lost connection (requeueing, aborting transactions) is
+ * done before the test goes on.
+ */
+export async function killAndWait(broker: BrokerHandle, c: RawClient): Promise<void> {
+  const before = await metric(broker, 'stompede_connections');
+  c.close();
+  await c.waitClosed();
+  let now = before;
+  await eventually(
+    async () => (now = await metric(broker, 'stompede_connections')) <= before - 1,
+    () => `the broker still counts ${now} connections (${before} before the kill)`,
+    5000,
+  );
+}

@@ -1,6 +1,7 @@
 // A STOMP client over a raw socket (TCP, or WebSocket through `ws`) that shows exactly what the
 // broker sent. Frames are split by @stomp/stompjs's Parser, an implementation independent of ours,
-// and header values are left as they came on the wire (escaped).
+// and header values are left as they came on the wire (escaped). Also the wire-level pieces tests
+// use with it: frames built byte for byte, headers read as sent, STOMP 1.2 escapes decoded.
 import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { Parser } from '@stomp/stompjs';
@@ -13,8 +14,29 @@ export interface RawFrame {
   readonly body: Uint8Array;
 }
 
+export type TransportKind = 'tcp' | 'ws';
+export const TRANSPORTS: readonly TransportKind[] = ['tcp', 'ws'];
+
 export function header(frame: RawFrame, name: string): string | undefined {
   return frame.headers.find(([k]) => k === name)?.[1];
+}
+
+/** All values of header `name`, in wire order (still escaped). */
+export function headerAll(f: RawFrame, name: string): string[] {
+  return f.headers.filter(([k]) => k === name).map(([, v]) => v);
+}
+
+/** Decodes a STOMP 1.2 header name or value as it came on the wire; throws on an undefined escape. */
+export function unescape12(raw: string): string {
+  return raw.replace(/\\(.?)/gs, (_, c: string) => {
+    switch (c) {
+      case 'r': return '\r';
+      case 'n': return '\n';
+      case 'c': return ':';
+      case '\\': return '\\';
+      default: throw new Error(`undefined escape \\${c} in ${JSON.stringify(raw)}`);
+    }
+  });
 }
 
 export function bodyText(frame: RawFrame): string {
@@ -26,6 +48,12 @@ export function frame(command: string, headers: Record<string, string> | [string
   const entries = Array.isArray(headers) ? headers : Object.entries(headers);
   const head = command + '\n' + entries.map(([k, v]) => `${k}:${v}\n`).join('') + '\n';
   return Buffer.concat([Buffer.from(head), typeof body === 'string' ? Buffer.from(body) : Buffer.from(body), Buffer.from([0])]);
+}
+
+/** `frame()` with every LF of the head replaced by `eol` (e.g. CRLF). */
+export function frameWithEol(eol: string, command: string, headers: [string, string][], body: string | Uint8Array = ''): Buffer {
+  const head = command + eol + headers.map(([k, v]) => `${k}:${v}${eol}`).join('') + eol;
+  return Buffer.concat([Buffer.from(head), Buffer.from(body), Buffer.from([0])]);
 }
 
 type Waiter = { pred: (f: RawFrame) => boolean; resolve: (f: RawFrame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
@@ -79,6 +107,11 @@ export class RawClient {
     socket.on('error', () => {});
     socket.on('close', () => c.onClose());
     return c;
+  }
+
+  /** A client over `kind` to `broker` (a BrokerHandle), not yet connected. */
+  static open(kind: TransportKind, broker: { readonly tcpPort: number; readonly wsUrl: string }): Promise<RawClient> {
+    return kind === 'tcp' ? RawClient.tcp(broker.tcpPort) : RawClient.ws(broker.wsUrl);
   }
 
   static async ws(url: string, protocols: string[] = ['v12.stomp', 'v11.stomp', 'v10.stomp']): Promise<RawClient & { protocol: string }> {

@@ -1,9 +1,11 @@
-// Shared pieces of the robustness tests (limits, slow consumers, live fuzzing): a well-behaved
-// stompjs pair that must keep working while other connections misbehave, and process readings.
+// Shared pieces of the robustness and limit tests: a well-behaved stompjs pair that must keep
+// working while other connections misbehave, and SEND frames of an exact size.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { before } from 'node:test';
 import type { Client } from '@stomp/stompjs';
+import { frame } from './raw-client.js';
 import { connectStompjs, Inbox, receipt } from './stompjs.js';
+import type { BrokerSuite } from './suite.js';
 
 let seq = 0;
 
@@ -64,23 +66,28 @@ export class HealthyPair {
   }
 }
 
-/** Resident set size of a process in bytes (Linux /proc). */
-export function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(m, `no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
+/**
+ * A HealthyPair on `destination` for the describe block of `suite` (call after useBroker): started
+ * once the broker runs, stopped before it. Call the returned function inside tests.
+ */
+export function useHealthyPair(suite: BrokerSuite, destination: string): () => HealthyPair {
+  let pair: HealthyPair | undefined;
+  before(async () => {
+    pair = await HealthyPair.start(suite.broker().wsUrl, destination);
+    suite.defer(() => pair!.stop());
+  });
+  return () => pair!;
 }
 
+/** Where a SEND of an exact size puts its content-length header: nowhere, after or before the others. */
+export type LengthHeader = 'none' | 'last' | 'first';
+
 /** A SEND of exactly `total` bytes on the wire (command line through the NUL), padded in the body. */
-export function sendOfSize(total: number, headers: [string, string][], withContentLength: boolean): Buffer {
-  const build = (bodyBytes: number): Buffer => {
-    const cl: [string, string][] = withContentLength ? [['content-length', String(bodyBytes)]] : [];
-    const head = 'SEND\n' + [...headers, ...cl].map(([k, v]) => `${k}:${v}\n`).join('') + '\n';
-    return Buffer.concat([Buffer.from(head), Buffer.alloc(bodyBytes, 'b'), Buffer.from([0])]);
-  };
+export function sendOfSize(total: number, headers: [string, string][], length: LengthHeader): Buffer {
   // The content-length value's width depends on the body size; search the few candidates.
   for (let bodyBytes = Math.max(0, total - 400); bodyBytes <= total; bodyBytes++) {
-    const f = build(bodyBytes);
+    const cl: [string, string][] = length === 'none' ? [] : [['content-length', String(bodyBytes)]];
+    const f = frame('SEND', length === 'first' ? [...cl, ...headers] : [...headers, ...cl], 'b'.repeat(bodyBytes));
     if (f.length === total) return f;
   }
   throw new Error(`no SEND of exactly ${total} bytes`);

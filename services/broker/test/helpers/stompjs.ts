@@ -1,5 +1,6 @@
-// @stomp/stompjs clients over the `ws` WebSocket, the way browser and Node users run them.
-import { Client, type IMessage, type StompConfig } from '@stomp/stompjs';
+// @stomp/stompjs clients over the `ws` WebSocket, the way browser and Node users run them, and the
+// conveniences tests use with them: collecting messages, subscribe-and-wait, publish-and-wait.
+import { Client, type IMessage, type StompConfig, type StompSubscription } from '@stomp/stompjs';
 import WebSocket from 'ws';
 
 // stompjs looks for a global WebSocket (browsers have one; Node 20 does not by default).
@@ -56,3 +57,39 @@ export function receipt(client: Client, id: string, timeoutMs = 5000): Promise<v
     });
   });
 }
+
+let seq = 0;
+const nextId = (kind: string): string => `${kind}-${++seq}-${process.pid}`;
+
+/** Subscribes and resolves once the broker's RECEIPT for the SUBSCRIBE arrived. */
+export async function subscribed(
+  client: Client,
+  destination: string,
+  onMessage: (m: IMessage) => void,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<StompSubscription> {
+  const id = nextId('sub');
+  const sub = client.subscribe(destination, onMessage, { ...headers, receipt: id });
+  await receipt(client, id, timeoutMs);
+  return sub;
+}
+
+/**
+ * Publishes `bodies` in order with a receipt on the last one and waits for it: every message has
+ * been processed by the broker when this resolves.
+ */
+export async function publishAll(
+  client: Client,
+  destination: string,
+  bodies: readonly string[],
+  headers: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<void> {
+  const id = nextId('pub');
+  bodies.forEach((body, i) => client.publish({ destination, body, headers: i === bodies.length - 1 ? { ...headers, receipt: id } : headers }));
+  await receipt(client, id, timeoutMs);
+}
+
+/** ['m-0', 'm-1', ...] */
+export const range = (n: number, prefix = 'm-'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);

@@ -1,0 +1,127 @@
+// One session's subscriptions: SUBSCRIBE and UNSUBSCRIBE, the reply queues a SEND's
+// `reply-to:/temp-queue/...` creates, and the lookups by id and by ordinal (the first part of an
+// `ack` id). Created with the session's first subscription, so an idle connection pays nothing.
+import type { Headers } from '@stompede/stomp';
+import { REPLY_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
+import type { Hub } from './hub.js';
+import { messageOpening } from './message-frame.js';
+import { checkedDestination, Refusal, required } from './refusal.js';
+import type { Session } from './session.js';
+import { ACK_MODES, Subscription, type AckMode } from './subscription.js';
+
+export class SubscriptionTable {
+  readonly byId = new Map<string, Subscription>();
+  readonly byOrdinal = new Map<number, Subscription>();
+  private nextOrdinal = 0;
+  /** /temp-queue/<name> -> its reply-queue subscription */
+  private replyQueues: Map<string, Subscription> | undefined;
+
+  constructor(
+    private readonly session: Session,
+    private readonly hub: Hub,
+  ) {}
+
+  subscribe(h: Headers): void {
+    const name = required(h, 'destination', 'SUBSCRIBE');
+    // STOMP 1.0 made the id optional; such a subscription is known by its destination.
+    const id = this.session.version === '1.0' ? (h.get('id') ?? name) : required(h, 'id', 'SUBSCRIBE');
+    const destination = checkedDestination(name, 'subscribe', this.hub.config);
+    if (this.byId.has(id)) {
+      throw new Refusal('duplicate subscription', `Subscription id "${id}" is already in use on this connection.`);
+    }
+    const ackMode = (h.get('ack') ?? 'auto') as AckMode;
+    if (!ACK_MODES.includes(ackMode)) {
+      throw new Refusal('invalid ack mode', `ack must be auto, client or client-individual, got "${h.get('ack')}".`);
+    }
+    const prefetch = h.get('prefetch-count');
+    let window = this.hub.config.maxUnacked;
+    const requested = prefetch === undefined ? this.hub.config.defaultPrefetch : parseCount(prefetch);
+    if (requested === null) {
+      throw new Refusal('invalid prefetch-count', `prefetch-count must be a non-negative integer, got "${prefetch}".`);
+    }
+    if (requested > 0) window = Math.min(window, requested);
+    this.add(id, destination, ackMode, window);
+  }
+
+  unsubscribe(h: Headers): void {
+    let sub: Subscription | undefined;
+    const id = h.get('id');
+    if (id !== undefined) sub = this.byId.get(id);
+    else if (this.session.version === '1.0' && h.has('destination')) {
+      // A 1.0 subscription made without an id is known by its destination; prefer it, then the
+      // oldest other subscription to that destination.
+      const dest = h.get('destination')!;
+      sub = this.byId.get(dest);
+      if (sub === undefined) for (const s of this.byId.values()) if (s.destination.name === dest) { sub = s; break; }
+    } else {
+      required(h, 'id', 'UNSUBSCRIBE');
+    }
+    if (sub === undefined) {
+      throw new Refusal('unknown subscription', `No subscription "${id ?? h.get('destination')}" on this connection.`);
+    }
+    this.drop(sub);
+  }
+
+  /** The reply queue a SEND's `reply-to:/temp-queue/<name>` stands for; created and subscribed to on first use. */
+  replyQueueFor(tempName: string): string {
+    const existing = this.replyQueues?.get(tempName);
+    if (existing !== undefined) return existing.destination.name;
+    const suffix = tempName.slice(TEMP_QUEUE_PREFIX.length);
+    if (suffix.length === 0) throw new Refusal('invalid reply-to', `${TEMP_QUEUE_PREFIX} needs a name, e.g. ${TEMP_QUEUE_PREFIX}replies.`);
+    if (this.byId.has(tempName)) throw new Refusal('duplicate subscription', `Subscription id "${tempName}" is already in use.`);
+    const name = `${REPLY_QUEUE_PREFIX}${this.hub.config.nodeId}/${this.session.id}/${suffix}`;
+    this.hub.router.openReplyQueue(this.session.vhost, name);
+    const destination: Destination = { kind: 'reply', name, prefixLength: REPLY_QUEUE_PREFIX.length, wildcard: false };
+    const sub = this.add(tempName, destination, 'auto', this.hub.config.maxUnacked);
+    this.replyQueues ??= new Map();
+    this.replyQueues.set(tempName, sub);
+    return name;
+  }
+
+  /** Drops every subscription (requeueing unacked queue messages): the session is closing. */
+  dropAll(): void {
+    for (const sub of [...this.byId.values()]) this.drop(sub);
+  }
+
+  private add(id: string, destination: Destination, ackMode: AckMode, window: number): Subscription {
+    const config = this.hub.config;
+    if (this.byId.size >= config.maxSubscriptions) {
+      throw new Refusal(
+        'too many subscriptions',
+        `A connection may hold at most ${config.maxSubscriptions} subscriptions (maxSubscriptions).`,
+      );
+    }
+    const version = this.session.version;
+    const sub = new Subscription(this.session, ++this.nextOrdinal, id, destination, ackMode, window);
+    sub.opening = messageOpening(id, version);
+    if (version !== '1.2') sub.byMessageId = new Map();
+    this.byId.set(id, sub);
+    this.byOrdinal.set(sub.ordinal, sub);
+    this.hub.router.subscribe(this.session.vhost, sub);
+    return sub;
+  }
+
+  private drop(sub: Subscription): void {
+    const router = this.hub.router;
+    const vhost = this.session.vhost;
+    this.byId.delete(sub.id);
+    this.byOrdinal.delete(sub.ordinal);
+    // Unacked queue entries go back, in their original order, ahead of newer ones.
+    const unacked = [...sub.unacked.values()].reverse();
+    for (const d of unacked) {
+      sub.untrack(d);
+      if (d.entry !== undefined) router.requeueEntry(vhost, d.entry);
+    }
+    sub.held = undefined;
+    router.unsubscribe(vhost, sub);
+    if (sub.destination.kind === 'reply') {
+      this.replyQueues?.delete(sub.id);
+      router.closeReplyQueue(vhost, sub.destination.name);
+    }
+  }
+}
+
+function parseCount(text: string): number | null {
+  if (!/^\d{1,9}$/.test(text)) return null;
+  return Number(text);
+}
