@@ -2,6 +2,7 @@
 // redelivery), then the per-message lines (message-id, destination, user headers,
 // content-length). The per-message part is encoded once per escaping rule and cached on the
 // message, so fan-out to many subscriptions only concatenates.
+import { isUtf8 } from 'node:buffer';
 import type { Message } from '@stompede/cluster';
 import { escapeHeaderValue, type Escaping, type StompVersion } from '@stompede/stomp';
 
@@ -33,4 +34,9 @@ export function messageOpening(subscriptionId: string, version: StompVersion): s
 /** Lines a redelivered message carries: RabbitMQ's `redelivered` and a delivery count. */
 export function redeliveryLines(previousDeliveries: number): string {
   return previousDeliveries > 0 ? `redelivered:true\nx-delivery-count:${previousDeliveries}\n` : '';
+}
+
+/** Whether a message body may travel as WebSocket text; computed once per message. */
+export function textBody(message: Message): boolean {
+  return (message.textBody ??= isUtf8(message.body));
 }

@@ -1,6 +1,5 @@
 // Node-local routing: which local subscriptions a message reaches, and the bookkeeping that ties
 // subscriptions to the broker (topic interest, queue consumption). The broker calls in here.
-import { isUtf8 } from 'node:buffer';
 import {
   QueueFullError,
   type Broker,
@@ -14,7 +13,7 @@ import type { SessionConfig } from './config.js';
 import { resolveDestination, type Destination } from './destinations.js';
 import { Group } from './group.js';
 import type { Logger } from './logger.js';
-import { messageOpening } from './message-frame.js';
+import { messageOpening, textBody } from './message-frame.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { QueueBinding } from './queue-binding.js';
@@ -193,8 +192,10 @@ export class Router implements BrokerHandler {
 
   private deliverToNode(node: TopicNode, message: Message, binary: boolean): void {
     for (const group of node.groups.values()) {
+      // Native members are counted here; members written per socket count themselves, since only
+      // they know whether a slow-consumer policy dropped the frame.
+      this.metrics.messagesDelivered += group.native.size;
       group.deliver(message, binary);
-      this.metrics.messagesDelivered += group.size;
     }
     for (const sub of node.acked) sub.session.deliverTopic(sub, message);
   }
@@ -215,9 +216,4 @@ export class Router implements BrokerHandler {
     for (const p of this.config.destinationPrefixes) if (destination.startsWith(p.prefix)) return p.prefix.length;
     return 0;
   }
-}
-
-/** Whether a message body may travel as WebSocket text; computed once per message. */
-export function textBody(message: Message): boolean {
-  return (message.textBody ??= isUtf8(message.body));
 }

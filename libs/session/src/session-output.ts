@@ -89,10 +89,7 @@ export class SessionOutput implements FlushableSession {
       this.lastWriteMs = this.hub.now();
       // The kernel may take everything at once, and then no drain event ever comes: deliveries
       // that paused for our own queued output resume here.
-      if (this.starved && !this.congested && this.owner.state === 'connected') {
-        this.starved = false;
-        this.owner.resumeDeliveries();
-      }
+      this.resumeIfRoom();
     }
     if (this.endAfterFlush) {
       this.endAfterFlush = false;
@@ -103,7 +100,12 @@ export class SessionOutput implements FlushableSession {
   /** The transport can take more bytes. */
   drained(): void {
     if (this.outBytes > 0) this.flushOutput();
-    if (this.starved && !this.congested) {
+    this.resumeIfRoom();
+  }
+
+  /** Deliveries refused for lack of room go on once there is room again. */
+  private resumeIfRoom(): void {
+    if (this.starved && !this.congested && this.owner.state === 'connected') {
       this.starved = false;
       this.owner.resumeDeliveries();
     }

@@ -12,10 +12,9 @@ import { Completions, type CompletionOwner } from './completions.js';
 import { negotiateConnect } from './connect.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { Hub } from './hub.js';
-import { messageTail, redeliveryLines } from './message-frame.js';
+import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { publishSend, type ReplyQueues } from './publish.js';
 import { errorFrame, Refusal } from './refusal.js';
-import { textBody } from './router.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
@@ -150,13 +149,13 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
     if (this.output.overLimit) {
       if (this.hub.config.slowConsumerPolicy === 'drop') {
         this.hub.metrics.slowConsumerDrops++;
-        this.hub.metrics.messagesDelivered--;
         return;
       }
       this.abortSlowConsumer();
       return;
     }
     this.output.write(frame, binary);
+    this.hub.metrics.messagesDelivered++;
   }
 
   /**

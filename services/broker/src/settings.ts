@@ -1,5 +1,5 @@
 // Every setting of a broker node: its env var, CLI flag, default and meaning. The README's settings
-// table is generated from this list (npm run docs:settings) and a test keeps the two in sync.
+// table is generated from this list (`make docs`) and a test keeps the two in sync.
 import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
