@@ -1,16 +1,32 @@
 // The embedded single-node broker: topics are delivered synchronously to the local node, queues
-// are in-process deques. Nothing outlives the process.
+// are in-process deques, topic history (for resuming subscriptions) is a bounded deque per
+// destination. Nothing outlives the process.
 import {
+  historyLength,
   QueueFullError,
   type Broker,
   type BrokerHandler,
   type BrokerStats,
   type Completion,
+  type HistoryPrefix,
   type QueueLimits,
+  type Replay,
 } from './broker.js';
 import { Deque } from './deque.js';
 import { Message, type QueuedMessage, type UserHeaders } from './message.js';
-import { formatMessageId, PositionClock } from './message-id.js';
+import { comparePositions, formatMessageId, parseMessageId, PositionClock, type StreamPosition } from './message-id.js';
+
+interface History {
+  readonly messages: Deque<Message>;
+  readonly length: number;
+  /** Position of the newest message trimmed away, if any. */
+  trimmed: StreamPosition | undefined;
+}
+
+export interface MemoryBrokerOptions extends QueueLimits {
+  /** Topic history per destination prefix; none when empty. */
+  readonly history?: readonly HistoryPrefix[];
+}
 
 interface MemoryQueue {
   readonly entries: Deque<QueuedMessage>;
@@ -27,8 +43,14 @@ export class MemoryBroker implements Broker {
   private unroutable = 0;
   private queuedMessages = 0;
   private queuedBytes = 0;
+  private readonly histories = new Map<string, History>();
+  private readonly history: readonly HistoryPrefix[];
+  private readonly started: StreamPosition;
 
-  constructor(private readonly limits: QueueLimits) {}
+  constructor(private readonly limits: MemoryBrokerOptions) {
+    this.history = limits.history ?? [];
+    this.started = { ms: Date.now(), seq: 0 };
+  }
 
   async start(handler: BrokerHandler): Promise<void> {
     this.handler = handler;
@@ -41,12 +63,28 @@ export class MemoryBroker implements Broker {
 
   publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array): Completion {
     const message = new Message(destination, formatMessageId(destination, this.clock.next()), headers, body);
+    const length = historyLength(this.history, destination);
+    if (length > 0) this.remember(queueKey(vhost, destination), length, message.retain());
     this.handler?.onTopicMessage(vhost, message);
   }
 
   // Every publish reaches the local node, so interest needs no bookkeeping here.
   watch(): void {}
   unwatch(): void {}
+
+  replay(vhost: string, destination: string, afterId: string): Replay {
+    const after = parseMessageId(afterId);
+    const h = this.histories.get(queueKey(vhost, destination));
+    if (after === null || after.destination !== destination) return { messages: h ? [...h.messages] : [], gap: true };
+    if (h === undefined) {
+      // Nothing kept: fine if nothing was published since `after` in this process's lifetime.
+      return { messages: [], gap: historyLength(this.history, destination) === 0 || comparePositions(after.position, this.started) < 0 };
+    }
+    const messages: Message[] = [];
+    for (const m of h.messages) if (comparePositions(parseMessageId(m.id)!.position, after.position) > 0) messages.push(m);
+    const gap = h.trimmed !== undefined && comparePositions(h.trimmed, after.position) > 0;
+    return { messages, gap: gap || comparePositions(after.position, this.started) < 0 };
+  }
 
   enqueue(vhost: string, queue: string, headers: UserHeaders, body: Uint8Array): Completion {
     const key = queueKey(vhost, queue);
@@ -136,6 +174,19 @@ export class MemoryBroker implements Broker {
       queuedBytes: this.queuedBytes,
       unroutable: this.unroutable,
     };
+  }
+
+  private remember(key: string, length: number, message: Message): void {
+    let h = this.histories.get(key);
+    if (h === undefined) {
+      h = { messages: new Deque(), length, trimmed: undefined };
+      this.histories.set(key, h);
+    }
+    h.messages.push(message);
+    while (h.messages.length > h.length) {
+      const dropped = h.messages.shift()!;
+      h.trimmed = parseMessageId(dropped.id)!.position;
+    }
   }
 
   private add(q: MemoryQueue, entry: QueuedMessage, size: number, atHead: boolean): void {

@@ -18,6 +18,18 @@ export interface BrokerHandler {
   onTopicMessage(vhost: string, message: Message): void;
   /** A queue this node consumes from has entries to `take`. */
   onQueueReady(vhost: string, queue: string): void;
+  /**
+   * Whether a message on `destination` would reach a local subscriber (an exact or a wildcard
+   * subscription). Lets a clustered broker read a newly discovered destination only when it matters.
+   */
+  interested?(vhost: string, destination: string): boolean;
+  /** A queue entry went past the delivery limit while no session held it (e.g. its node died). */
+  onDeadLetter?(vhost: string, entry: QueuedMessage): void;
+}
+
+export interface Replay {
+  readonly messages: readonly Message[];
+  readonly gap: boolean;
 }
 
 export interface BrokerStats {
@@ -33,11 +45,25 @@ export interface Broker {
   start(handler: BrokerHandler): Promise<void>;
   close(): Promise<void>;
 
-  /** Publishes to a topic destination. */
-  publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array): Completion;
-  /** This node has subscribers for `pattern` (a destination or a wildcard pattern). Counted. */
-  watch(vhost: string, pattern: string): void;
-  unwatch(vhost: string, pattern: string): void;
+  /**
+   * Publishes to a topic destination. `durable`: the caller needs to know the message reached the
+   * cluster (a RECEIPT was asked for); without it a clustered broker may keep the message in a
+   * bounded outbox while the cluster is unreachable.
+   */
+  publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array, durable?: boolean): Completion;
+  /**
+   * This node has subscribers for `pattern` (a destination or a wildcard pattern). Called once per
+   * pattern until `unwatch`. Completes when every message published after that, on any node, will
+   * reach `onTopicMessage` (what a RECEIPT for SUBSCRIBE promises).
+   */
+  watch(vhost: string, pattern: string, wildcard?: boolean): Completion;
+  unwatch(vhost: string, pattern: string, wildcard?: boolean): void;
+  /**
+   * The history of a topic destination after the message `afterId` (exclusive), oldest first, for
+   * a subscription that resumes. `gap` is true when history no longer reaches back to `afterId`
+   * (trimmed, or never kept), so messages may be missing before the first one returned.
+   */
+  replay(vhost: string, destination: string, afterId: string): Replay | Promise<Replay>;
 
   /** Appends to a queue. Throws (or rejects with) QueueFullError when the queue is at its bound. */
   enqueue(vhost: string, queue: string, headers: UserHeaders, body: Uint8Array): Completion;
@@ -46,6 +72,11 @@ export interface Broker {
   cancel(vhost: string, queue: string): void;
   /** Next entry for a local consumer, or undefined when none is ready now. */
   take(vhost: string, queue: string): QueuedMessage | undefined;
+  /**
+   * The local consumers of `queue` could take `credit` more entries now than `take` had: a clustered
+   * broker fetches up to that many (a queue's consumers never hoard more than their prefetch allows).
+   */
+  want?(vhost: string, queue: string, credit: number): void;
   /** The entry was processed: forget it. */
   ack(vhost: string, entry: QueuedMessage): void;
   /** The entry was not processed: deliver it again, ahead of newer entries. */
@@ -57,6 +88,14 @@ export interface Broker {
   closeReplyQueue(vhost: string, queue: string): void;
 
   stats(): BrokerStats;
+}
+
+/** The cluster plane cannot take the operation now (Redis unreachable); nothing was stored. */
+export class BrokerUnavailableError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'BrokerUnavailableError';
+  }
 }
 
 /** Raised by `enqueue` when a queue is at maxQueueMessages or maxQueueBytes. */
@@ -76,4 +115,23 @@ export interface QueueLimits {
   readonly maxQueueMessages: number;
   /** Most body and header bytes one queue holds. */
   readonly maxQueueBytes: number;
+}
+
+/** How many messages of a topic's history are kept, by destination prefix (the longest match wins). */
+export interface HistoryPrefix {
+  readonly prefix: string;
+  readonly messages: number;
+}
+
+/** History length of `destination`: the longest matching prefix's, else 0 (no history). */
+export function historyLength(policy: readonly HistoryPrefix[], destination: string): number {
+  let best = -1;
+  let messages = 0;
+  for (const p of policy) {
+    if (p.prefix.length > best && destination.startsWith(p.prefix)) {
+      best = p.prefix.length;
+      messages = p.messages;
+    }
+  }
+  return messages;
 }

@@ -1,5 +1,18 @@
-export { QueueFullError, type Broker, type BrokerHandler, type BrokerStats, type Completion, type QueueLimits } from './broker.js';
-export { MemoryBroker } from './broker-memory.js';
+export {
+  BrokerUnavailableError,
+  historyLength,
+  QueueFullError,
+  type Broker,
+  type BrokerHandler,
+  type BrokerStats,
+  type Completion,
+  type HistoryPrefix,
+  type QueueLimits,
+  type Replay,
+} from './broker.js';
+export { MemoryBroker, type MemoryBrokerOptions } from './broker-memory.js';
+export { RedisBroker, type ClusterStats, type NodeSnapshot, type RedisBrokerOptions } from './broker-redis.js';
+export type { ClusterLog } from './redis/context.js';
 export { Deque } from './deque.js';
 export { Message, NO_HEADERS, type QueuedMessage, type UserHeaders } from './message.js';
-export { formatMessageId, parseMessageId, PositionClock, type StreamPosition } from './message-id.js';
+export { comparePositions, formatMessageId, parseMessageId, PositionClock, type StreamPosition } from './message-id.js';

@@ -45,3 +45,8 @@ export class PositionClock {
     return { ms: this.lastMs, seq: this.seq };
   }
 }
+
+/** Orders two stream positions: negative if `a` comes first. */
+export function comparePositions(a: StreamPosition, b: StreamPosition): number {
+  return a.ms !== b.ms ? a.ms - b.ms : a.seq - b.seq;
+}

@@ -10,7 +10,7 @@ import { checkedDestination, queueRefusal, required } from './refusal.js';
 /** Headers the broker sets on MESSAGE frames; a SEND cannot supply them. */
 const RESERVED_HEADERS = new Set([
   'destination', 'receipt', 'transaction', 'content-length', 'message-id', 'subscription', 'ack', 'redelivered',
-  'x-delivery-count',
+  'x-delivery-count', 'x-resume-gap',
 ]);
 
 /** Where a `reply-to:/temp-queue/<name>` leads: the sending session's reply queue of that name. */
@@ -24,7 +24,7 @@ export function publishSend(frame: Frame, hub: Hub, vhost: string, replyQueues: 
   const destination = checkedDestination(name, 'send', hub.config);
   const headers = userHeaders(frame.headers, replyQueues);
   try {
-    return hub.router.publish(vhost, destination, headers, frame.body);
+    return hub.router.publish(vhost, destination, headers, frame.body, frame.headers.has('receipt'));
   } catch (err) {
     throw queueRefusal(err) ?? err;
   }

@@ -5,6 +5,12 @@ import type { Broker } from '@stompede/cluster';
 import type { Outbox } from './outbox.js';
 import type { Subscription } from './subscription.js';
 
+/**
+ * Credit an auto-ack consumer stands for when the broker asks how many entries to fetch: it acks on
+ * delivery, so this only bounds how far one node reads ahead of its sockets.
+ */
+const AUTO_ACK_CREDIT = 100;
+
 export class QueueBinding {
   readonly consumers: Subscription[] = [];
   private next = 0;
@@ -42,6 +48,16 @@ export class QueueBinding {
     this.outbox.addTask(this.dispatchBound);
   }
 
+  /** Entries the consumers that can take one now could take in all (a clustered broker fetches that many). */
+  private credit(): number {
+    let credit = 0;
+    for (const sub of this.consumers) {
+      if (!sub.session.canTake(sub)) continue;
+      credit += sub.acked ? sub.window - sub.unacked.size : AUTO_ACK_CREDIT;
+    }
+    return credit;
+  }
+
   dispatch(): void {
     let refused = 0;
     while (refused < this.consumers.length) {
@@ -54,10 +70,15 @@ export class QueueBinding {
       }
       const entry = this.broker.take(this.vhost, this.name);
       // Queue empty: this consumer keeps its turn (else it would be skipped whenever the queue runs dry).
-      if (entry === undefined) return;
+      if (entry === undefined) {
+        this.broker.want?.(this.vhost, this.name, this.credit());
+        return;
+      }
       this.next = following;
       refused = 0;
       sub.session.deliverQueued(sub, entry);
     }
+    // Every consumer is out of credit: the broker should stop fetching for them.
+    this.broker.want?.(this.vhost, this.name, 0);
   }
 }

@@ -17,6 +17,7 @@ import { messageOpening, textBody } from './message-frame.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { QueueBinding } from './queue-binding.js';
+import { admitLive } from './resume.js';
 import type { Subscription } from './subscription.js';
 import { TopicIndex, type TopicNode } from './topic-index.js';
 
@@ -64,18 +65,33 @@ export class Router implements BrokerHandler {
     this.vhosts.get(vhost)?.queues.get(queue)?.schedule();
   }
 
+  interested(vhost: string, destination: string): boolean {
+    const v = this.vhosts.get(vhost);
+    if (v === undefined) return false;
+    return v.topics.exactNode(destination) !== undefined || v.topics.wildcardNodes(destination, this.prefixLength(destination)).length > 0;
+  }
+
+  onDeadLetter(vhost: string, entry: QueuedMessage): void {
+    this.deadLetterMessage(vhost, entry.message, 'delivery-limit');
+  }
+
   // ---- publishing
 
-  publish(vhost: string, destination: Destination, headers: UserHeaders, body: Uint8Array): Completion {
+  /** `durable`: the sender waits for the message to be stored (it asked for a RECEIPT). */
+  publish(vhost: string, destination: Destination, headers: UserHeaders, body: Uint8Array, durable = false): Completion {
     this.metrics.messagesPublished++;
-    if (destination.kind === 'topic') return this.broker.publish(vhost, destination.name, headers, body);
+    if (destination.kind === 'topic') return this.broker.publish(vhost, destination.name, headers, body, durable);
     this.metrics.messagesEnqueued++;
     return this.broker.enqueue(vhost, destination.name, headers, body);
   }
 
   // ---- subscriptions
 
-  subscribe(vhost: string, sub: Subscription): void {
+  /**
+   * Attaches `sub`. For a topic, completes when the broker's watch of its destination or pattern
+   * has (what a RECEIPT for SUBSCRIBE promises), however many subscriptions share it.
+   */
+  subscribe(vhost: string, sub: Subscription): Completion {
     const v = this.vhost(vhost);
     const d = sub.destination;
     if (d.kind !== 'topic') {
@@ -89,11 +105,11 @@ export class Router implements BrokerHandler {
       return;
     }
     const { node, created } = v.topics.ensure(d.name, d.prefixLength, d.wildcard);
-    if (created) this.broker.watch(vhost, d.name);
+    if (created) this.watch(vhost, node);
     sub.node = node;
-    if (sub.acked) {
-      node.acked.add(sub);
-      return;
+    if (sub.acked || sub.resume !== undefined) {
+      node.single.add(sub);
+      return node.watching;
     }
     const key = sub.id + '\u0000' + sub.session.version;
     let group = node.groups.get(key);
@@ -110,6 +126,7 @@ export class Router implements BrokerHandler {
     }
     sub.group = group;
     sub.session.joinGroup(sub, group);
+    return node.watching;
   }
 
   /** Detaches `sub`; the caller has already settled its unacked deliveries. */
@@ -136,7 +153,7 @@ export class Router implements BrokerHandler {
       sub.session.leaveGroup(sub, group);
       if (group.empty) node.groups.delete(group.key);
     } else {
-      node.acked.delete(sub);
+      node.single.delete(sub);
     }
     this.forgetIfEmpty(vhost, v, node);
   }
@@ -197,13 +214,39 @@ export class Router implements BrokerHandler {
       this.metrics.messagesDelivered += group.native.size;
       group.deliver(message, binary);
     }
-    for (const sub of node.acked) sub.session.deliverTopic(sub, message);
+    for (const sub of node.single) {
+      if (sub.resume === undefined || admitLive(sub, sub.resume, message)) sub.session.deliverTopic(sub, message);
+    }
+  }
+
+  private watch(vhost: string, node: TopicNode): void {
+    const done = this.broker.watch(vhost, node.pattern, node.wildcard);
+    if (!(done instanceof Promise)) return;
+    const watching: Promise<void> = done.then(
+      () => {
+        if (node.watching === watching) node.watching = undefined;
+      },
+      (err: unknown) => {
+        // Unwatched meanwhile (every subscriber left): nobody relies on this watch any more.
+        if (node.watching !== watching) return;
+        // The subscribers waiting now get the failure; later ones are not refused for it (the
+        // broker retries the watch itself, e.g. when Redis returns).
+        node.watching = undefined;
+        throw err;
+      },
+    );
+    // Every subscriber's session handles a rejection (completions.ts); this only keeps one that
+    // reaches no subscriber (they all closed) from counting as unhandled.
+    watching.catch(() => {});
+    node.watching = watching;
   }
 
   private forgetIfEmpty(vhost: string, v: VhostState, node: TopicNode): void {
     if (!node.empty) return;
     v.topics.remove(node);
-    this.broker.unwatch(vhost, node.pattern);
+    // A watch still completing is given up with the node (see watch()).
+    node.watching = undefined;
+    this.broker.unwatch(vhost, node.pattern, node.wildcard);
   }
 
   private vhost(name: string): VhostState {

@@ -14,6 +14,7 @@ import type { Group, GroupMember, NativeMember } from './group.js';
 import type { Hub } from './hub.js';
 import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { publishSend, type ReplyQueues } from './publish.js';
+import { RESUME_AFTER } from './resume.js';
 import { errorFrame, Refusal } from './refusal.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { Subscription } from './subscription.js';
@@ -167,7 +168,10 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
     if (this.transport.bufferedBytes() > (this.hub.config.maxPendingOutboundBytes * 3) / 4) this.abortSlowConsumer();
   }
 
-  /** A topic message for a client-acked subscription; held while the subscription has no credit. */
+  /**
+   * A topic message for a subscription delivered on its own (client-acked or resuming); held while
+   * the subscription has no credit or the socket no room.
+   */
   deliverTopic(sub: Subscription, message: Message): void {
     if (this.state !== 'connected') return;
     if ((sub.held !== undefined && sub.held.length > 0) || !sub.hasCredit || this.output.congested) {
@@ -243,6 +247,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
       message.retain();
       sub.track({ tag, message, entry, previous });
     }
+    if (sub.resume !== undefined) head += sub.resume.frameLines();
     head += redeliveryLines(previous) + messageTail(message, this.version);
     this.output.write(encodeWithHead(head, message.body), !textBody(message));
     this.hub.metrics.messagesDelivered++;
@@ -267,7 +272,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
     if (this.subscriptions === undefined) return;
     for (const sub of this.subscriptions.byId.values()) {
       if (sub.queue !== undefined) sub.queue.schedule();
-      else if (sub.acked) this.releaseHeld(sub);
+      else if (sub.held !== undefined) this.releaseHeld(sub);
     }
   }
 
@@ -305,7 +310,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
         this.track(publishSend(frame, this.hub, this.vhost, this));
         break;
       case 'SUBSCRIBE':
-        this.table().subscribe(h);
+        this.subscribed(this.table().subscribe(h), h);
         break;
       case 'UNSUBSCRIBE':
         this.table().unsubscribe(h);
@@ -395,6 +400,18 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
 
   private receipt(id: string): void {
     this.afterPending(() => this.output.write(encodeFrame('RECEIPT', [['receipt-id', id]], undefined, this.version), false));
+  }
+
+  /**
+   * A SUBSCRIBE whose routing completes later (cluster-wide interest). Its RECEIPT, and a resume's
+   * history, wait for it and fail with ERROR. Without either, local delivery is already live and a
+   * failure (Redis unreachable) only delays cross-node delivery until the broker retries: the
+   * connection is not closed for it.
+   */
+  private subscribed(done: Completion, h: Headers): void {
+    if (!(done instanceof Promise)) return;
+    if (h.has('receipt') || h.has(RESUME_AFTER)) this.track(done);
+    else done.catch((err: unknown) => this.hub.logger.debug({ session: this.id, err: String(err) }, 'subscription not yet routed cluster-wide'));
   }
 
   /** Remembers an asynchronous broker operation: later receipts wait for it, a failure is fatal. */

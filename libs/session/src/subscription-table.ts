@@ -1,11 +1,13 @@
 // One session's subscriptions: SUBSCRIBE and UNSUBSCRIBE, the reply queues a SEND's
 // `reply-to:/temp-queue/...` creates, and the lookups by id and by ordinal (the first part of an
 // `ack` id). Created with the session's first subscription, so an idle connection pays nothing.
+import type { Completion } from '@stompede/cluster';
 import type { Headers } from '@stompede/stomp';
 import { REPLY_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
 import type { Hub } from './hub.js';
 import { messageOpening } from './message-frame.js';
 import { checkedDestination, Refusal, required } from './refusal.js';
+import { replayInto, resumeRequest } from './resume.js';
 import type { Session } from './session.js';
 import { ACK_MODES, Subscription, type AckMode } from './subscription.js';
 
@@ -21,7 +23,8 @@ export class SubscriptionTable {
     private readonly hub: Hub,
   ) {}
 
-  subscribe(h: Headers): void {
+  /** SUBSCRIBE; completes when the subscription is in place (what its RECEIPT waits for). */
+  subscribe(h: Headers): Completion {
     const name = required(h, 'destination', 'SUBSCRIBE');
     // STOMP 1.0 made the id optional; such a subscription is known by its destination.
     const id = this.session.version === '1.0' ? (h.get('id') ?? name) : required(h, 'id', 'SUBSCRIBE');
@@ -40,7 +43,12 @@ export class SubscriptionTable {
       throw new Refusal('invalid prefetch-count', `prefetch-count must be a non-negative integer, got "${prefetch}".`);
     }
     if (requested > 0) window = Math.min(window, requested);
-    this.add(id, destination, ackMode, window);
+    const resume = resumeRequest(h, destination);
+    const sub = this.add(id, destination, ackMode, window);
+    sub.resume = resume;
+    const router = this.hub.router;
+    const watched = router.subscribe(this.session.vhost, sub);
+    return resume === undefined ? watched : replayInto(sub, resume, router.broker, this.session.vhost, watched);
   }
 
   unsubscribe(h: Headers): void {
@@ -73,6 +81,8 @@ export class SubscriptionTable {
     this.hub.router.openReplyQueue(this.session.vhost, name);
     const destination: Destination = { kind: 'reply', name, prefixLength: REPLY_QUEUE_PREFIX.length, wildcard: false };
     const sub = this.add(tempName, destination, 'auto', this.hub.config.maxUnacked);
+    // A queue: attached at once, there is nothing to wait for.
+    this.hub.router.subscribe(this.session.vhost, sub);
     this.replyQueues ??= new Map();
     this.replyQueues.set(tempName, sub);
     return name;
@@ -83,6 +93,7 @@ export class SubscriptionTable {
     for (const sub of [...this.byId.values()]) this.drop(sub);
   }
 
+  /** A new subscription, known to the session; the caller attaches it to the router. */
   private add(id: string, destination: Destination, ackMode: AckMode, window: number): Subscription {
     const config = this.hub.config;
     if (this.byId.size >= config.maxSubscriptions) {
@@ -97,7 +108,6 @@ export class SubscriptionTable {
     if (version !== '1.2') sub.byMessageId = new Map();
     this.byId.set(id, sub);
     this.byOrdinal.set(sub.ordinal, sub);
-    this.hub.router.subscribe(this.session.vhost, sub);
     return sub;
   }
 

@@ -3,6 +3,7 @@ import { Deque, type Message, type QueuedMessage } from '@stompede/cluster';
 import type { Destination } from './destinations.js';
 import type { Group } from './group.js';
 import type { QueueBinding } from './queue-binding.js';
+import type { Resume } from './resume.js';
 import type { Session } from './session.js';
 import type { TopicNode } from './topic-index.js';
 
@@ -30,7 +31,7 @@ export class Subscription {
   readonly unacked = new Map<number, Delivery>();
   /** STOMP 1.0/1.1 acknowledge by message-id; the index exists only for those sessions. */
   byMessageId: Map<string, Delivery> | undefined;
-  /** Topic messages that arrived while the subscription had no credit (acked modes only). */
+  /** Topic messages that arrived while the subscription had no credit or its socket no room. */
   held: Deque<Held> | undefined;
   heldBytes = 0;
   group: Group | undefined;
@@ -38,8 +39,10 @@ export class Subscription {
   native = false;
   node: TopicNode | undefined;
   queue: QueueBinding | undefined;
-  /** "MESSAGE\nsubscription:<id>\n" for acked deliveries. */
+  /** "MESSAGE\nsubscription:<id>\n" for deliveries written for this subscription alone. */
   opening = '';
+  /** Set when SUBSCRIBE asked to resume after a message (x-resume-after); see resume.ts. */
+  resume: Resume | undefined;
 
   constructor(
     readonly session: Session,

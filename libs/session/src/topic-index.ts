@@ -9,8 +9,17 @@ import { splitName, WildcardTrie } from './wildcard-trie.js';
 export class TopicNode {
   /** Auto-ack subscriptions, grouped for shared encoding. */
   readonly groups = new Map<string, Group>();
-  /** client / client-individual subscriptions, delivered one by one. */
-  readonly acked = new Set<Subscription>();
+  /**
+   * Subscriptions delivered one by one through their session: client / client-individual ones
+   * (each tracks its own unacked messages) and resuming ones (each filters by stream position).
+   */
+  readonly single = new Set<Subscription>();
+  /**
+   * The broker's `watch` of this pattern while it completes: a subscriber's RECEIPT waits for it,
+   * also when another subscriber's SUBSCRIBE started it. Cleared when it succeeds; a rejected one
+   * stays, so that whoever subscribes here before the node goes away learns of the failure too.
+   */
+  watching: Promise<void> | undefined;
 
   constructor(
     readonly pattern: string,
@@ -19,7 +28,7 @@ export class TopicNode {
   ) {}
 
   get empty(): boolean {
-    return this.groups.size === 0 && this.acked.size === 0;
+    return this.groups.size === 0 && this.single.size === 0;
   }
 }
 

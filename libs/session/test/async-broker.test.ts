@@ -52,6 +52,9 @@ class DeferredBroker implements Broker {
   // The memory broker delivers every publish locally, so interest needs no forwarding.
   watch(): void {}
   unwatch(): void {}
+  replay(vhost: string, destination: string, afterId: string) {
+    return this.inner.replay(vhost, destination, afterId);
+  }
   consume(vhost: string, queue: string): void {
     this.inner.consume(vhost, queue);
   }

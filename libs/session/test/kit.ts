@@ -3,7 +3,7 @@
 // NULs and content-length survive), and a recording GroupPublisher that plays uWS's native publish.
 // Nothing here touches a socket or a timer: tests drive turns with `kit.flush()` and time with
 // `kit.advance()` + `hub.tick()`.
-import { MemoryBroker, type Broker, type QueueLimits } from '@stompede/cluster';
+import { MemoryBroker, type Broker, type HistoryPrefix, type QueueLimits } from '@stompede/cluster';
 import {
   DEFAULT_SESSION_CONFIG,
   Hub,
@@ -227,6 +227,8 @@ export interface KitOptions {
   /** false: the hub has no GroupPublisher (no native fan-out anywhere). */
   readonly publisher?: boolean;
   readonly queueLimits?: QueueLimits;
+  /** Topic history the memory broker keeps (for x-resume-after); none by default. */
+  readonly history?: readonly HistoryPrefix[];
   readonly startMs?: number;
 }
 
@@ -242,7 +244,8 @@ export class Kit {
   private constructor(options: KitOptions) {
     this.ms = options.startMs ?? 1_000_000;
     this.config = { ...DEFAULT_SESSION_CONFIG, nodeId: 'test-node', ...options.config };
-    this.memory = new MemoryBroker(options.queueLimits ?? { maxQueueMessages: 100_000, maxQueueBytes: 64 * 1024 * 1024 });
+    const limits = options.queueLimits ?? { maxQueueMessages: 100_000, maxQueueBytes: 64 * 1024 * 1024 };
+    this.memory = new MemoryBroker({ ...limits, history: options.history ?? [] });
     this.broker = options.broker?.(this.memory) ?? this.memory;
     this.publisher = new RecordingPublisher();
     this.hub = new Hub({

@@ -1,6 +1,6 @@
 // Prometheus exposition of a node's counters. The hot path only bumps plain numbers in
 // Hub.metrics; prom-client reads them when /metrics is scraped.
-import type { Broker } from '@stompede/cluster';
+import { RedisBroker, type Broker } from '@stompede/cluster';
 import type { Hub } from '@stompede/session';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -43,6 +43,22 @@ export function createRegistry(hub: Hub, broker: Broker): Registry {
   gauge('stompede_queued_messages', 'Messages waiting in queues.', () => broker.stats().queuedMessages);
   gauge('stompede_queued_bytes', 'Bytes waiting in queues.', () => broker.stats().queuedBytes);
   counter('stompede_unroutable_total', 'Messages sent to reply queues whose owner is gone.', () => broker.stats().unroutable);
+  if (broker instanceof RedisBroker) {
+    const c = () => broker.clusterStats();
+    gauge('stompede_cluster_redis_up', '1 while Redis is reachable, 0 during an outage.', () => (c().redisUp ? 1 : 0));
+    gauge('stompede_cluster_nodes', 'Live nodes in the registry, this one included.', () => c().nodesAlive);
+    gauge('stompede_cluster_watched_streams', 'Topic streams this node reads (destinations with local subscribers).', () => c().watchedStreams);
+    gauge('stompede_cluster_outbox_messages', 'Topic messages waiting for Redis to return.', () => c().outboxMessages);
+    gauge('stompede_cluster_outbox_bytes', 'Bytes of topic messages waiting for Redis to return.', () => c().outboxBytes);
+    counter('stompede_cluster_outbox_dropped_total', 'Topic messages dropped because the outbox was full during an outage.', () => c().outboxDropped);
+    counter('stompede_cluster_entries_read_total', 'Stream entries this node read from Redis (topics and queues).', () => c().entriesRead);
+    counter('stompede_cluster_bytes_read_total', 'Field bytes of the stream entries this node read from Redis.', () => c().bytesRead);
+    counter('stompede_cluster_published_total', 'Topic messages stored in Redis (XADD acknowledged).', () => c().published);
+    counter('stompede_cluster_publish_failures_total', 'Topic XADDs that failed (the message went to the outbox, or the SEND got ERROR).', () => c().publishFailures);
+    counter('stompede_cluster_reclaimed_total', 'Queue entries this node reclaimed from dead or departed nodes (XAUTOCLAIM).', () => c().reclaimed);
+    counter('stompede_cluster_released_total', 'Queue entries this node handed back when its last consumer left.', () => c().released);
+    counter('stompede_cluster_dead_lettered_total', 'Reclaimed queue entries past maxDeliveries.', () => c().deadLettered);
+  }
   new Counter({
     name: 'stompede_errors_total',
     help: 'ERROR frames sent, by message.',

@@ -1,5 +1,5 @@
 // A broker node: the session hub, its cluster-plane broker and the two listeners, wired together.
-import { MemoryBroker, type Broker } from '@stompede/cluster';
+import { MemoryBroker, RedisBroker, type Broker } from '@stompede/cluster';
 import { Hub, type Logger } from '@stompede/session';
 import { sessionConfig } from './config.js';
 import { createRegistry } from './metrics.js';
@@ -21,7 +21,7 @@ export class BrokerNode {
     private readonly logger: Logger,
   ) {
     const uws = loadNativeUws();
-    this.broker = new MemoryBroker({ maxQueueMessages: config.maxQueueMessages, maxQueueBytes: config.maxQueueBytes });
+    this.broker = createBroker(config, logger);
     // The hub needs the WebSocket listener's native publish, and the listener needs the hub.
     let ws: WsListener | undefined;
     this.hub = new Hub({
@@ -76,4 +76,28 @@ export class BrokerNode {
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The embedded memory broker, or the Redis one when STOMPEDE_REDIS_URL is set. */
+function createBroker(config: BrokerConfig, logger: Logger): Broker {
+  const limits = { maxQueueMessages: config.maxQueueMessages, maxQueueBytes: config.maxQueueBytes };
+  if (config.redisUrl.length === 0) return new MemoryBroker({ ...limits, history: config.historyMessages });
+  return new RedisBroker({
+    ...limits,
+    urls: config.redisUrl,
+    nodeId: config.nodeId,
+    keyPrefix: config.redisKeyPrefix,
+    partitions: config.redisPartitions,
+    readCount: config.redisReadCount,
+    outboxMessages: config.redisOutboxMessages,
+    outboxBytes: config.redisOutboxBytes,
+    heartbeatMs: config.redisHeartbeatMs,
+    nodeTtlMs: config.redisNodeTtlMs,
+    claimIdleMs: config.queueClaimIdleMs,
+    janitorMs: config.queueJanitorMs,
+    history: config.historyMessages,
+    maxDeliveries: config.maxDeliveries,
+    meta: { ws: `${config.bind}:${config.wsPort}${config.wsPath}`, tcp: config.tcpPort === 0 ? 'off' : `${config.bind}:${config.tcpPort}`, version: VERSION },
+    log: logger,
+  });
 }

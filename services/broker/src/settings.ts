@@ -1,5 +1,6 @@
 // Every setting of a broker node: its env var, CLI flag, default and meaning. The README's settings
 // table is generated from this list (`make docs`) and a test keeps the two in sync.
+import type { HistoryPrefix } from '@stompede/cluster';
 import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,6 +19,18 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'> {
   readonly wsIdleTimeoutSec: number;
   readonly maxQueueMessages: number;
   readonly maxQueueBytes: number;
+  /** Empty: the embedded single-node broker. One URL: a Redis server; several: Redis Cluster seeds. */
+  readonly redisUrl: readonly string[];
+  readonly redisKeyPrefix: string;
+  readonly redisPartitions: number;
+  readonly redisReadCount: number;
+  readonly redisOutboxMessages: number;
+  readonly redisOutboxBytes: number;
+  readonly redisHeartbeatMs: number;
+  readonly redisNodeTtlMs: number;
+  readonly queueClaimIdleMs: number;
+  readonly queueJanitorMs: number;
+  readonly historyMessages: readonly HistoryPrefix[];
 }
 
 export interface Setting {
@@ -95,6 +108,25 @@ function prefixes(raw: string): DestinationPrefix[] {
   });
 }
 
+function redisUrls(raw: string): string[] {
+  const urls = list(raw);
+  for (const u of urls) {
+    if (!/^rediss?:\/\/[^\s]+$/.test(u)) throw new SettingError(`entries must be redis://host:port URLs, got "${u}"`);
+  }
+  return urls;
+}
+
+function history(raw: string): HistoryPrefix[] {
+  return list(raw).map((entry) => {
+    const eq = entry.lastIndexOf('=');
+    const prefix = entry.slice(0, eq);
+    if (eq < 1 || !prefix.startsWith('/') || !/^\d{1,9}$/.test(entry.slice(eq + 1))) {
+      throw new SettingError(`entries are "/prefix/=<messages>", got "${entry}"`);
+    }
+    return { prefix, messages: Number(entry.slice(eq + 1)) };
+  });
+}
+
 function positive(raw: string): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 1) throw new SettingError(`must be a number >= 1, got "${raw}"`);
@@ -146,5 +178,19 @@ export const SETTINGS: readonly Setting[] = [
   s('deadLetterDestination', 'STOMPEDE_DEAD_LETTER_DESTINATION', '', 'Where NACK requeue:false and delivery-limit messages go, e.g. /queue/dead-letter; empty = they are dropped.', text),
   s('destinationPrefixes', 'STOMPEDE_DESTINATION_PREFIXES', '/topic/=topic,/queue/=queue', 'Destination prefixes and their semantics, "prefix=topic|queue", comma-separated.', prefixes),
   s('fanoutMode', 'STOMPEDE_FANOUT_MODE', 'native', 'How auto-ack topic messages reach WebSocket subscribers: native (one uWS publish per group) or per-socket (a send per subscriber). For benchmarking.', oneOf<FanoutMode>('native', 'per-socket')),
+  s('redisUrl', 'STOMPEDE_REDIS_URL', '', 'Empty: a single node with the embedded in-memory broker. redis://host:port: every node pointed at the same Redis forms one cluster. Several URLs, comma-separated: Redis Cluster seed nodes.', redisUrls),
+  s('redisKeyPrefix', 'STOMPEDE_REDIS_KEY_PREFIX', 'stompede', 'Prefix of every Redis key this cluster uses; two clusters can share a Redis with different prefixes.', (raw) => {
+    if (!/^[A-Za-z0-9._:-]{1,32}$/.test(raw)) throw new SettingError(`must be 1-32 of A-Z a-z 0-9 . _ : -, got "${raw}"`);
+    return raw;
+  }),
+  s('redisPartitions', 'STOMPEDE_REDIS_PARTITIONS', '16', 'Hash-tag partitions of the destination streams. A node reads all streams of one partition with one blocking XREAD; in Redis Cluster each partition is one slot. Every node of a cluster must use the same value.', int(1, 1024)),
+  s('redisReadCount', 'STOMPEDE_REDIS_READ_COUNT', '1000', 'Most entries one XREAD/XREADGROUP returns per stream.', int(1)),
+  s('redisOutboxMessages', 'STOMPEDE_REDIS_OUTBOX_MESSAGES', '10000', 'Topic messages a node keeps while Redis is unreachable, sent when it returns; beyond it they are dropped and counted.', int(0)),
+  s('redisOutboxBytes', 'STOMPEDE_REDIS_OUTBOX_BYTES', '16777216', 'Bytes of topic messages a node keeps while Redis is unreachable.', int(0)),
+  s('redisHeartbeatMs', 'STOMPEDE_REDIS_HEARTBEAT_MS', '1000', 'How often a node refreshes its registry entry and the leases on queue messages it holds.', int(50)),
+  s('redisNodeTtlMs', 'STOMPEDE_REDIS_NODE_TTL_MS', '5000', 'A node whose registry entry is this old is gone.', int(100)),
+  s('queueClaimIdleMs', 'STOMPEDE_QUEUE_CLAIM_IDLE_MS', '15000', 'A queue message delivered by a node that stopped refreshing its lease this long ago (the node died) goes to another consumer.', int(100)),
+  s('queueJanitorMs', 'STOMPEDE_QUEUE_JANITOR_MS', '1000', 'How often a node looks for queue messages to reclaim (XAUTOCLAIM) from dead or departed nodes.', int(10)),
+  s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (Redis streams still keep a minimum for readers to catch up).', history),
   s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),
 ];

@@ -1,0 +1,194 @@
+// The clustered broker: every node pointed at the same Redis (or Redis Cluster) forms one broker.
+// Topics, queues and replies each have their own plane (redis/topics.ts, redis/queues.ts,
+// redis/replies.ts); this class routes the Broker calls to them and follows Redis's availability:
+// while Redis is unreachable, local topic delivery goes on and cross-node messages wait in a
+// bounded outbox, while whatever must be durable is refused; when Redis returns, the node
+// re-registers, restarts its reads and flushes the outbox. docs/architecture.md has the design,
+// docs/invariants.md what it guarantees.
+import type { Broker, BrokerHandler, BrokerStats, Completion, Replay } from './broker.js';
+import type { QueuedMessage, UserHeaders } from './message.js';
+import { connectNow } from './redis/connection.js';
+import { RedisContext, type ClusterCounters, type RedisBrokerOptions } from './redis/context.js';
+import { QueuePlane } from './redis/queues.js';
+import { Registry, type NodeSnapshot } from './redis/registry.js';
+import { isReplyQueue, ReplyPlane } from './redis/replies.js';
+import { TopicPlane } from './redis/topics.js';
+
+export type { RedisBrokerOptions } from './redis/context.js';
+export type { NodeSnapshot } from './redis/registry.js';
+
+export interface ClusterStats extends ClusterCounters {
+  readonly redisUp: boolean;
+  readonly outboxMessages: number;
+  readonly outboxBytes: number;
+  readonly watchedStreams: number;
+  readonly nodesAlive: number;
+}
+
+export class RedisBroker implements Broker {
+  readonly kind = 'redis';
+  private readonly ctx: RedisContext;
+  private readonly topics: TopicPlane;
+  private readonly queues: QueuePlane;
+  private readonly replies: ReplyPlane;
+  private readonly registry: Registry;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private everUp = false;
+  private closing = false;
+
+  constructor(options: RedisBrokerOptions) {
+    this.ctx = new RedisContext(options);
+    this.topics = new TopicPlane(this.ctx);
+    this.queues = new QueuePlane(this.ctx);
+    this.replies = new ReplyPlane(this.ctx, options);
+    this.registry = new Registry(this.ctx, () => ({ topics: this.topics.patterns(), queues: this.queues.names() }));
+  }
+
+  async start(handler: BrokerHandler): Promise<void> {
+    this.ctx.handler = handler;
+    await this.replies.start(handler);
+    const commands = this.ctx.commands;
+    commands.on('ready', () => void this.onUp());
+    commands.on('close', () => this.onDown());
+    commands.on('error', () => {}); // reported through 'close' and the outage log
+    await connectNow(commands);
+    this.ctx.up = true;
+    this.everUp = true;
+    await this.replies.openInbox();
+    await this.registry.heartbeat();
+    await this.registry.nodes();
+    this.registry.event('join');
+    const o = this.ctx.o;
+    this.timers.push(setInterval(() => void this.heartbeat(), o.heartbeatMs));
+    this.timers.push(setInterval(() => void this.queues.janitor(), o.janitorMs));
+    for (const t of this.timers) t.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.ctx.up) {
+      await this.registry.leave().catch(() => {});
+      await this.replies.close();
+    }
+    await this.ctx.closeReaders();
+    await this.ctx.commands.quit().catch(() => this.ctx.commands.disconnect());
+    this.ctx.handler = undefined;
+  }
+
+  /** The live nodes of the cluster, from the registry. */
+  nodes(): Promise<NodeSnapshot[]> {
+    return this.registry.nodes();
+  }
+
+  publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array, durable = false): Completion {
+    return this.topics.publish(vhost, destination, headers, body, durable);
+  }
+
+  watch(vhost: string, pattern: string, wildcard = false): Completion {
+    this.registry.event('watch', vhost, pattern);
+    return this.topics.watch(vhost, pattern, wildcard);
+  }
+
+  unwatch(vhost: string, pattern: string, wildcard = false): void {
+    this.registry.event('unwatch', vhost, pattern);
+    this.topics.unwatch(vhost, pattern, wildcard);
+  }
+
+  replay(vhost: string, destination: string, afterId: string): Promise<Replay> {
+    return this.topics.replay(vhost, destination, afterId);
+  }
+
+  enqueue(vhost: string, queue: string, headers: UserHeaders, body: Uint8Array): Completion {
+    if (isReplyQueue(queue)) return this.replies.enqueue(vhost, queue, headers, body);
+    return this.queues.enqueue(vhost, queue, headers, body);
+  }
+
+  consume(vhost: string, queue: string): void {
+    if (isReplyQueue(queue)) return this.replies.local.consume(vhost, queue);
+    this.registry.event('consume', vhost, queue);
+    this.queues.consume(vhost, queue);
+  }
+
+  cancel(vhost: string, queue: string): void {
+    if (isReplyQueue(queue)) return this.replies.local.cancel(vhost, queue);
+    this.registry.event('cancel', vhost, queue);
+    this.queues.cancel(vhost, queue);
+  }
+
+  take(vhost: string, queue: string): QueuedMessage | undefined {
+    return isReplyQueue(queue) ? this.replies.local.take(vhost, queue) : this.queues.take(vhost, queue);
+  }
+
+  want(vhost: string, queue: string, credit: number): void {
+    if (!isReplyQueue(queue)) this.queues.want(vhost, queue, credit);
+  }
+
+  ack(vhost: string, entry: QueuedMessage): void {
+    if (isReplyQueue(entry.queue)) this.replies.local.ack();
+    else this.queues.ack(vhost, entry);
+  }
+
+  requeue(vhost: string, entry: QueuedMessage): void {
+    if (isReplyQueue(entry.queue)) this.replies.local.requeue(vhost, entry);
+    else this.queues.requeue(vhost, entry);
+  }
+
+  openReplyQueue(vhost: string, queue: string): void {
+    this.replies.local.openReplyQueue(vhost, queue);
+  }
+
+  closeReplyQueue(vhost: string, queue: string): void {
+    this.replies.local.closeReplyQueue(vhost, queue);
+  }
+
+  stats(): BrokerStats {
+    const local = this.replies.local.stats();
+    const q = this.queues.stats();
+    return {
+      queues: local.queues + q.queues,
+      queuedMessages: local.queuedMessages + q.buffered,
+      queuedBytes: local.queuedBytes,
+      unroutable: this.replies.unroutableCount,
+    };
+  }
+
+  clusterStats(): ClusterStats {
+    return {
+      ...this.ctx.counters,
+      redisUp: this.ctx.up,
+      outboxMessages: this.topics.outbox.length,
+      outboxBytes: this.topics.outbox.bytes,
+      watchedStreams: this.topics.watchedStreams,
+      nodesAlive: this.registry.alive,
+    };
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.ctx.up) return;
+    await Promise.allSettled([this.registry.heartbeat(), this.replies.renew(), this.queues.renewLeases(), this.registry.nodes()]);
+  }
+
+  private onDown(): void {
+    if (!this.ctx.up || this.closing) return;
+    this.ctx.up = false;
+    this.ctx.log.warn({ outboxMessages: this.ctx.o.outboxMessages }, 'Redis unreachable: local delivery only; cross-node topic messages wait in the outbox, durable sends are refused');
+  }
+
+  private async onUp(): Promise<void> {
+    if (this.ctx.up || !this.everUp || this.closing) return;
+    this.ctx.up = true;
+    this.ctx.log.info({ outboxMessages: this.topics.outbox.length }, 'Redis reachable again: re-registering and resuming');
+    try {
+      const flushed = this.topics.flushOutbox();
+      await this.replies.openInbox();
+      await this.registry.heartbeat();
+      this.registry.event('rejoin');
+      await this.queues.restart();
+      await this.topics.restart();
+      await flushed;
+    } catch (err) {
+      this.ctx.log.warn({ err: String(err) }, 'resuming after the Redis outage failed; retried on the next reconnect');
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// Redis connections. Commands go over one auto-pipelined connection (ioredis writes every command
+// of a turn in one batch, per cluster node); each blocking reader has a connection of its own, since
+// a blocked XREAD stalls whatever else is queued behind it on the same socket.
+import { Cluster, Redis } from 'ioredis';
+
+export type Conn = Redis | Cluster;
+
+export type Role = 'commands' | 'reader';
+
+/** Parses one or more redis:// URLs; several mean Redis Cluster seeds. */
+export function openConnection(urls: readonly string[], name: string, role: Role): Conn {
+  const commands = role === 'commands';
+  const common = {
+    connectionName: name,
+    // Commands fail on a dropped connection instead of being resent later: the broker decides per
+    // command what a failure means (an outbox entry, an ERROR). A reader's blocked read is resent
+    // as it was (reading from the same ids again is harmless); ioredis would otherwise drop it
+    // without settling it.
+    autoResendUnfulfilledCommands: !commands,
+    maxRetriesPerRequest: commands ? 0 : null,
+    enableAutoPipelining: commands,
+    lazyConnect: true,
+  };
+  const retry = (times: number): number => Math.min(50 * times, 1000);
+  if (urls.length === 1) {
+    return new Redis(urls[0]!, { ...common, enableOfflineQueue: !commands, retryStrategy: retry });
+  }
+  const seeds = urls.map((u) => {
+    const url = new URL(u);
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  });
+  const first = new URL(urls[0]!);
+  return new Cluster(seeds, {
+    enableOfflineQueue: !commands,
+    enableAutoPipelining: commands,
+    clusterRetryStrategy: retry,
+    redisOptions: {
+      ...common,
+      username: first.username || undefined,
+      password: first.password || undefined,
+    },
+  });
+}
+
+/** Connects and waits until the connection (or, for a cluster, the slot map) is ready. */
+export async function connectNow(conn: Conn): Promise<void> {
+  await conn.connect();
+}
+
+/** Turns a RESP bulk/array reply into text; ioredis gives Buffers from callBuffer. */
+export function str(x: unknown): string {
+  return Buffer.isBuffer(x) ? x.toString() : String(x);
+}
+
+type Args = readonly (string | number | Buffer)[];
+type Method = (...args: Args) => Promise<unknown>;
+
+/**
+ * Sends a command through its named ioredis method (`xadd`, `xreadgroup`, ...): only those take
+ * part in auto-pipelining (the generic `call` does not survive it in ioredis 6).
+ */
+export function cmd(conn: Conn, name: string, args: Args): Promise<unknown> {
+  return method(conn, name.toLowerCase())(...args);
+}
+
+/** As `cmd`, with bulk replies as Buffers (bodies stay bytes, no UTF-8 round trip). */
+export function cmdBuffer(conn: Conn, name: string, args: Args): Promise<unknown> {
+  return method(conn, name.toLowerCase() + 'Buffer')(...args);
+}
+
+function method(conn: Conn, name: string): Method {
+  const m = (conn as unknown as Record<string, Method | undefined>)[name];
+  if (typeof m !== 'function') throw new Error(`ioredis has no method ${name}`);
+  return m.bind(conn);
+}

@@ -1,0 +1,75 @@
+// Where everything lives in Redis. Every key carries a hash tag so that the keys one command touches
+// share a slot in Redis Cluster: a destination's stream hashes into one of `partitions` tags, so a
+// node reads every stream of a partition with one blocking XREAD; the directory and the registry
+// each have a tag of their own.
+export class KeySpace {
+  constructor(
+    readonly prefix: string,
+    readonly partitions: number,
+  ) {}
+
+  partitionOf(vhost: string, name: string): number {
+    return fnv1a(vhost + '\u0000' + name) % this.partitions;
+  }
+
+  private tag(partition: number): string {
+    return `{${this.prefix}.${partition}}`;
+  }
+
+  /** The stream of a topic destination. */
+  topic(vhost: string, destination: string): string {
+    return `${this.prefix}:t:${this.tag(this.partitionOf(vhost, destination))}:${vhost}:${destination}`;
+  }
+
+  /** The stream of a queue, read through the consumer group `GROUP`. */
+  queue(vhost: string, queue: string): string {
+    return `${this.prefix}:q:${this.tag(this.partitionOf(vhost, queue))}:${vhost}:${queue}`;
+  }
+
+  /** Bytes held by a queue (for maxQueueBytes); same slot as its stream. */
+  queueBytes(queueKey: string): string {
+    return queueKey.replace(`${this.prefix}:q:`, `${this.prefix}:qb:`);
+  }
+
+  /** A node's inbox: replies for reply queues that node holds. */
+  inbox(nodeId: string): string {
+    return `${this.prefix}:inbox:${this.tag(this.partitionOf('', nodeId))}:${nodeId}`;
+  }
+
+  /**
+   * A reader's wake-up stream: adding to it returns the reader's blocking read, so it can re-issue
+   * the read with the streams that were added meanwhile. It shares the reader's slot.
+   */
+  wake(nodeId: string, readerKey: string, kind: 'topics' | 'queues'): string {
+    return `${this.prefix}:wake:${readerKey}:${nodeId}:${kind}`;
+  }
+
+  /** Every destination ever published to in `vhost` (a SET), and the stream announcing new ones. */
+  directory(vhost: string): { known: string; announced: string } {
+    const tag = `{${this.prefix}.dir}`;
+    return { known: `${this.prefix}:dir:${tag}:${vhost}`, announced: `${this.prefix}:dirlog:${tag}:${vhost}` };
+  }
+
+  /** The node registry: a HASH of node snapshots and a stream of interest changes. */
+  registry(): { nodes: string; events: string } {
+    const tag = `{${this.prefix}.registry}`;
+    return { nodes: `${this.prefix}:nodes:${tag}`, events: `${this.prefix}:events:${tag}` };
+  }
+
+  /** The hash tag of a key: readers group streams by it (one blocking read per tag). */
+  static tagOf(key: string): string {
+    const open = key.indexOf('{');
+    const close = key.indexOf('}', open + 1);
+    return open >= 0 && close > open + 1 ? key.slice(open, close + 1) : key;
+  }
+}
+
+/** FNV-1a over UTF-16 code units: cheap, stable across nodes and versions. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,143 @@
+// A blocking read loop over a changing set of streams on a dedicated connection. Topics use XREAD
+// (every node reads the streams it is interested in); queues use XREADGROUP (nodes compete). The
+// streams of one reader share a hash tag, so one command covers them all, in Redis Cluster too.
+// Adding a stream wakes the blocked read through the reader's wake stream, so the read is re-issued
+// with it at once instead of at the next timeout.
+import { cmdBuffer, type Conn } from './connection.js';
+
+export type StreamEntry = [id: Buffer, fields: Buffer[]];
+
+export interface ReadTarget {
+  /** XREAD: the last id read (exclusive start of the next read). */
+  lastId: string;
+  /** XREADGROUP: how many entries this stream may take now; 0 leaves it out of the read. */
+  readonly demand?: number;
+  onEntries(entries: StreamEntry[]): void;
+}
+
+export interface ReaderOptions {
+  readonly conn: Conn;
+  /** Issues the wake XADD (on the command connection: never on the blocked one). */
+  readonly wake: () => Promise<unknown>;
+  readonly wakeKey: string;
+  readonly readCount: number;
+  readonly blockMs: number;
+  /** XREADGROUP group and consumer; XREAD when absent. */
+  readonly group?: { readonly name: string; readonly consumer: string };
+  onWake?(ids: string[]): void;
+  onError(err: unknown): Promise<void>;
+  onRead?(entries: number, bytes: number): void;
+}
+
+export class StreamReader {
+  private readonly streams = new Map<string, ReadTarget>();
+  private wakeId = '0-0';
+  private blocked = false;
+  private closed = false;
+  private parked: (() => void) | undefined;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly o: ReaderOptions) {
+    this.done = this.loop();
+  }
+
+  get wakeKey(): string {
+    return this.o.wakeKey;
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  has(key: string): boolean {
+    return this.streams.has(key);
+  }
+
+  add(key: string, target: ReadTarget): void {
+    this.streams.set(key, target);
+    this.poke();
+  }
+
+  remove(key: string): void {
+    this.streams.delete(key);
+  }
+
+  /** Something changed (a stream added, demand up): re-issue the read now. */
+  poke(): void {
+    if (this.parked !== undefined) {
+      const resume = this.parked;
+      this.parked = undefined;
+      resume();
+    } else if (this.blocked) {
+      this.o.wake().catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.poke();
+    this.o.conn.disconnect();
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      const keys: string[] = [];
+      const ids: string[] = [];
+      let count = 0;
+      for (const [key, t] of this.streams) {
+        if (this.o.group !== undefined) {
+          const demand = t.demand ?? 0;
+          if (demand <= 0) continue;
+          count = Math.max(count, demand);
+          ids.push('>');
+        } else {
+          ids.push(t.lastId);
+        }
+        keys.push(key);
+      }
+      if (keys.length === 0) {
+        await new Promise<void>((resolve) => (this.parked = resolve));
+        continue;
+      }
+      count = this.o.group === undefined ? this.o.readCount : Math.min(count, this.o.readCount);
+      const args = this.o.group === undefined
+        ? ['COUNT', count, 'BLOCK', this.o.blockMs, 'STREAMS', this.o.wakeKey, ...keys, this.wakeId, ...ids]
+        : ['GROUP', this.o.group.name, this.o.group.consumer, 'COUNT', count, 'BLOCK', this.o.blockMs, 'STREAMS', this.o.wakeKey, ...keys, '>', ...ids];
+      let reply: unknown;
+      this.blocked = true;
+      try {
+        reply = await cmdBuffer(this.o.conn, this.o.group === undefined ? 'XREAD' : 'XREADGROUP', args);
+      } catch (err) {
+        this.blocked = false;
+        if (this.closed) return;
+        await this.o.onError(err);
+        continue;
+      } finally {
+        this.blocked = false;
+      }
+      if (reply !== null) this.dispatch(reply as [Buffer, StreamEntry[]][]);
+    }
+  }
+
+  private dispatch(reply: [Buffer, StreamEntry[]][]): void {
+    let entries = 0;
+    let bytes = 0;
+    for (const [keyBuf, list] of reply) {
+      const key = keyBuf.toString();
+      if (list.length === 0) continue;
+      if (key === this.o.wakeKey) {
+        this.wakeId = list[list.length - 1]![0].toString();
+        this.o.onWake?.(list.map((e) => e[0].toString()));
+        continue;
+      }
+      const target = this.streams.get(key);
+      if (target === undefined) continue; // removed while the read was out
+      target.lastId = list[list.length - 1]![0].toString();
+      entries += list.length;
+      for (const [, fields] of list) for (const f of fields) bytes += f.length;
+      target.onEntries(list);
+    }
+    if (entries > 0) this.o.onRead?.(entries, bytes);
+  }
+}

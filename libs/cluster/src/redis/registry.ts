@@ -1,0 +1,77 @@
+// The cluster's registry: a HASH with one snapshot per node (what it serves and is subscribed to,
+// refreshed every heart-beat; a snapshot older than the node TTL belongs to a dead node) and a
+// stream of interest changes, so the admin plane and the other nodes can watch the cluster.
+import { cmd } from './connection.js';
+import type { RedisContext } from './context.js';
+
+export interface NodeSnapshot {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly meta: Readonly<Record<string, string | number>>;
+  readonly topics: readonly string[];
+  readonly queues: readonly string[];
+}
+
+const EVENTS_MAXLEN = 10_000;
+/** A dead node's snapshot is deleted once it is this many TTLs old. */
+const FORGET_AFTER_TTLS = 10;
+
+export class Registry {
+  private readonly startedAt = Date.now();
+  alive = 0;
+
+  constructor(
+    private readonly ctx: RedisContext,
+    private readonly interests: () => { topics: string[]; queues: string[] },
+  ) {}
+
+  async heartbeat(): Promise<void> {
+    const { nodes } = this.ctx.keys.registry();
+    const snapshot: NodeSnapshot = {
+      id: this.ctx.o.nodeId,
+      startedAt: this.startedAt,
+      heartbeatAt: Date.now(),
+      meta: this.ctx.o.meta ?? {},
+      ...this.interests(),
+    };
+    await cmd(this.ctx.commands, 'HSET', [nodes, this.ctx.o.nodeId, JSON.stringify(snapshot)]);
+  }
+
+  /** The live nodes' snapshots; forgets long-dead ones. */
+  async nodes(): Promise<NodeSnapshot[]> {
+    const { nodes } = this.ctx.keys.registry();
+    const all = (await cmd(this.ctx.commands, 'HGETALL', [nodes])) as string[];
+    const now = Date.now();
+    const live: NodeSnapshot[] = [];
+    const dead: string[] = [];
+    for (let i = 0; i + 1 < all.length; i += 2) {
+      let snap: NodeSnapshot;
+      try {
+        snap = JSON.parse(all[i + 1]!) as NodeSnapshot;
+      } catch {
+        dead.push(all[i]!);
+        continue;
+      }
+      const age = now - snap.heartbeatAt;
+      if (age <= this.ctx.o.nodeTtlMs) live.push(snap);
+      else if (age > this.ctx.o.nodeTtlMs * FORGET_AFTER_TTLS) dead.push(all[i]!);
+    }
+    if (dead.length > 0) await cmd(this.ctx.commands, 'HDEL', [nodes, ...dead]);
+    this.alive = live.length;
+    return live;
+  }
+
+  /** Records an interest change (watch, unwatch, consume, cancel) or a node event (join, leave, rejoin). */
+  event(op: string, vhost = '', name = ''): void {
+    if (!this.ctx.up) return;
+    const { events } = this.ctx.keys.registry();
+    void cmd(this.ctx.commands, 'XADD', [events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'node', this.ctx.o.nodeId, 'op', op, 'vhost', vhost, 'name', name])
+      .catch(() => {});
+  }
+
+  async leave(): Promise<void> {
+    this.event('leave');
+    await cmd(this.ctx.commands, 'HDEL', [this.ctx.keys.registry().nodes, this.ctx.o.nodeId]);
+  }
+}

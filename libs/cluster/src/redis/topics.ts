@@ -1,0 +1,376 @@
+// Topics over Redis Streams. Every destination has one stream; a publish is one XADD. A node reads
+// (blocking XREAD) only the streams of destinations it has local subscribers for, and while Redis is
+// up its own subscribers get their messages back from the stream too, so every node delivers a
+// destination in the one order of its stream and the stream id is the message-id.
+// Wildcard subscriptions discover destinations through a directory: the first publish to a
+// destination announces it (a SET of known destinations plus an announcement stream, one script),
+// and nodes with wildcard subscribers read the announcements and start reading matching streams.
+import { BrokerUnavailableError, historyLength, type Completion, type Replay } from '../broker.js';
+import { Message, type UserHeaders } from '../message.js';
+import { formatMessageId, parseMessageId, PositionClock } from '../message-id.js';
+import { decodeEntry, encodeEntry, field, ORIGIN_FIELD } from './codec.js';
+import { cmd, cmdBuffer } from './connection.js';
+import type { RedisContext } from './context.js';
+import { KeySpace } from './keys.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
+import type { ReadTarget, StreamEntry } from './reader.js';
+import { ANNOUNCE, run } from './scripts.js';
+
+/** A discovered destination starts this much before its announcement (clock skew between Redis Cluster nodes). */
+const DISCOVERY_SLACK_MS = 1_000;
+const MAX_ANNOUNCED_CACHE = 100_000;
+
+interface Watched {
+  readonly key: string;
+  readonly vhost: string;
+  readonly destination: string;
+  /** An exact subscription exists (else it is read for wildcard subscriptions only). */
+  exact: boolean;
+  /** Not reading yet: the start position could not be fetched (Redis down); retried on reconnect. */
+  waiting: boolean;
+  readonly target: ReadTarget;
+}
+
+interface Directory {
+  patterns: number;
+  /** Redis time (ms) when this node began watching the directory: nothing older is delivered. */
+  since: number;
+  ready: Promise<void> | undefined;
+  target: ReadTarget | undefined;
+}
+
+export class TopicPlane {
+  private readonly watched = new Map<string, Watched>();
+  private readonly directories = new Map<string, Directory>();
+  private readonly announced = new Map<string, Promise<void> | true>();
+  readonly outbox: Outbox;
+  private readonly clock = new PositionClock();
+  /** Origins of outbox entries already delivered here: skipped when they come back from the stream. */
+  private readonly delivered = new Set<string>();
+  private originSeq = 0;
+  /** Set while the outbox is being sent after an outage. */
+  private flushing: Promise<void> | undefined;
+  private dropping = false;
+
+  constructor(private readonly ctx: RedisContext) {
+    this.outbox = new Outbox(ctx.o.outboxMessages, ctx.o.outboxBytes);
+  }
+
+  get watchedStreams(): number {
+    return this.watched.size;
+  }
+
+  patterns(): string[] {
+    return [...this.watched.values()].filter((w) => w.exact).map((w) => `${w.vhost} ${w.destination}`);
+  }
+
+  // ---------------------------------------------------------------- publish
+
+  publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array, durable: boolean): Completion {
+    const key = this.ctx.keys.topic(vhost, destination);
+    const maxlen = this.maxlen(destination);
+    if (!this.ctx.up) return this.offline(vhost, destination, key, maxlen, headers, body, durable);
+    if (this.flushing !== undefined) {
+      // The outbox goes out first, so the stream keeps the order in which this node published.
+      if (!durable) return this.offline(vhost, destination, key, maxlen, headers, body, false);
+      const copy = { headers, body: body.slice() };
+      return this.flushing.then(() => this.publish(vhost, destination, copy.headers, copy.body, true));
+    }
+    const payload = encodeEntry(headers, body);
+    const send = (): Promise<unknown> => cmdBuffer(this.ctx.commands, 'XADD', [key, 'MAXLEN', '~', maxlen, '*', 'd', payload]);
+    const announcing = this.announce(vhost, destination);
+    const done = (announcing === undefined ? send() : announcing.then(send)).then(
+      () => {
+        this.ctx.counters.published++;
+      },
+      (err: unknown) => {
+        this.ctx.counters.publishFailures++;
+        if (durable) throw new BrokerUnavailableError(`the message could not be stored in Redis: ${(err as Error).message}`);
+        // Whether the XADD was applied is unknown; sending it again risks a duplicate, which beats a loss.
+        const copy = decodeEntry(payload);
+        this.offline(vhost, destination, key, maxlen, copy.headers, copy.body, false);
+      },
+    );
+    if (durable) return done;
+  }
+
+  /** Redis is unreachable: deliver here now, keep the message for the other nodes. */
+  private offline(vhost: string, destination: string, key: string, maxlen: number, headers: UserHeaders, body: Uint8Array, durable: boolean): Completion {
+    if (durable) return Promise.reject(new BrokerUnavailableError('Redis is unreachable, so the message cannot be made durable; try again.'));
+    const handler = this.ctx.handler;
+    let origin: string | undefined;
+    if (handler?.interested?.(vhost, destination) ?? true) origin = `${this.ctx.o.nodeId}:${++this.originSeq}`;
+    const payload = encodeEntry(headers, body);
+    if (this.outbox.push({ key, maxlen, payload, origin })) {
+      if (origin !== undefined) this.delivered.add(origin);
+    } else {
+      this.ctx.counters.outboxDropped++;
+      if (!this.dropping) {
+        this.dropping = true;
+        this.ctx.log.warn({ outboxMessages: this.outbox.length, outboxBytes: this.outbox.bytes }, 'Redis outbox full: cross-node topic messages are being dropped');
+      }
+    }
+    const message = new Message(destination, formatMessageId(destination, this.clock.next()), headers, body);
+    handler?.onTopicMessage(vhost, message);
+  }
+
+  /**
+   * Redis is back: sends what the outbox kept, in order. Messages published meanwhile join the
+   * outbox behind them, so the stream gets this node's messages in the order they were published.
+   */
+  flushOutbox(): Promise<void> {
+    if (this.flushing !== undefined) return this.flushing;
+    this.dropping = false;
+    if (this.outbox.length === 0) return Promise.resolve();
+    this.flushing = this.drainOutbox().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drainOutbox(): Promise<void> {
+    let sent = 0;
+    while (this.outbox.length > 0 && this.ctx.up) {
+      const entries = this.outbox.drain();
+      const results = await Promise.allSettled(entries.map((e) => this.sendOutboxEntry(e)));
+      const failed = entries.filter((_, i) => results[i]!.status === 'rejected');
+      sent += entries.length - failed.length;
+      if (failed.length > 0) {
+        this.outbox.restore(failed);
+        break;
+      }
+    }
+    this.ctx.log.info({ sent, left: this.outbox.length }, 'Redis outbox flushed');
+  }
+
+  private sendOutboxEntry(e: OutboxEntry): Promise<unknown> {
+    const args: (string | number | Buffer)[] = [e.key, 'MAXLEN', '~', e.maxlen, '*', 'd', e.payload];
+    if (e.origin !== undefined) args.push(ORIGIN_FIELD, e.origin);
+    return cmdBuffer(this.ctx.commands, 'XADD', args).then(() => {
+      this.ctx.counters.published++;
+    });
+  }
+
+  private maxlen(destination: string): number {
+    // Readers need some backlog to catch up with even where no history is promised.
+    return Math.max(historyLength(this.ctx.o.history, destination), this.ctx.o.readCount);
+  }
+
+  /** The first publish of a destination from this node announces it; later ones go straight out. */
+  private announce(vhost: string, destination: string): Promise<void> | undefined {
+    const k = vhost + '\u0000' + destination;
+    const state = this.announced.get(k);
+    if (state === true) return undefined;
+    if (state !== undefined) return state;
+    if (this.announced.size >= MAX_ANNOUNCED_CACHE) this.announced.clear();
+    const dir = this.ctx.keys.directory(vhost);
+    const p = run(this.ctx.commands, ANNOUNCE, [dir.known, dir.announced], [destination]).then(
+      () => {
+        this.announced.set(k, true);
+      },
+      (err: unknown) => {
+        this.announced.delete(k);
+        throw err;
+      },
+    );
+    this.announced.set(k, p);
+    return p;
+  }
+
+  // ---------------------------------------------------------------- interest
+
+  watch(vhost: string, pattern: string, wildcard: boolean): Completion {
+    if (wildcard) return this.watchPattern(vhost);
+    const key = this.ctx.keys.topic(vhost, pattern);
+    const w = this.watched.get(key);
+    if (w !== undefined) {
+      w.exact = true;
+      return;
+    }
+    return this.attach(vhost, pattern, true, undefined);
+  }
+
+  unwatch(vhost: string, pattern: string, wildcard: boolean): void {
+    if (wildcard) {
+      this.unwatchPattern(vhost);
+      return;
+    }
+    const w = this.watched.get(this.ctx.keys.topic(vhost, pattern));
+    if (w === undefined) return;
+    w.exact = false;
+    this.release(w);
+  }
+
+  /** Streams whose start could not be fetched while Redis was down: start them now. */
+  async restart(): Promise<void> {
+    const waiting = [...this.watched.values()].filter((w) => w.waiting);
+    await Promise.allSettled(waiting.map((w) => this.start(w, undefined)));
+    for (const [vhost, d] of this.directories) {
+      if (d.target === undefined) {
+        d.ready = this.startDirectory(vhost, d);
+        await d.ready.catch(() => {});
+      }
+    }
+  }
+
+  private attach(vhost: string, destination: string, exact: boolean, startId: string | undefined): Promise<void> {
+    const key = this.ctx.keys.topic(vhost, destination);
+    const w: Watched = {
+      key,
+      vhost,
+      destination,
+      exact,
+      waiting: true,
+      target: { lastId: '0-0', onEntries: (entries) => this.onEntries(w, entries) },
+    };
+    this.watched.set(key, w);
+    if (!this.ctx.up) return Promise.reject(new BrokerUnavailableError('Redis is unreachable: cross-node delivery starts when it returns.'));
+    return this.start(w, startId);
+  }
+
+  private async start(w: Watched, startId: string | undefined): Promise<void> {
+    const id = startId ?? (await this.tailId(w.key));
+    if (this.watched.get(w.key) !== w || !w.waiting) return; // unwatched, or started meanwhile
+    w.waiting = false;
+    w.target.lastId = id;
+    this.ctx.reader('topics', KeySpace.tagOf(w.key)).add(w.key, w.target);
+  }
+
+  private release(w: Watched): void {
+    if (w.exact || (this.ctx.handler?.interested?.(w.vhost, w.destination) ?? false)) return;
+    this.watched.delete(w.key);
+    if (!w.waiting) this.ctx.reader('topics', KeySpace.tagOf(w.key)).remove(w.key);
+  }
+
+  /** The id of a stream's newest entry: reading after it yields exactly what is published from now on. */
+  private async tailId(key: string): Promise<string> {
+    const last = (await cmdBuffer(this.ctx.commands, 'XREVRANGE', [key, '+', '-', 'COUNT', 1])) as StreamEntry[];
+    return last.length === 0 ? '0-0' : last[0]![0].toString();
+  }
+
+  private onEntries(w: Watched, entries: StreamEntry[]): void {
+    const handler = this.ctx.handler;
+    if (handler === undefined) return;
+    for (const [id, fields] of entries) {
+      const data = field(fields, 'd');
+      if (data === undefined) continue;
+      const origin = field(fields, ORIGIN_FIELD);
+      if (origin !== undefined && this.delivered.delete(origin.toString())) continue;
+      let decoded;
+      try {
+        decoded = decodeEntry(data);
+      } catch (err) {
+        this.ctx.log.warn({ stream: w.key, id: id.toString(), err: String(err) }, 'skipping a malformed stream entry');
+        continue;
+      }
+      const message = new Message(w.destination, `${w.destination}@${id.toString()}`, decoded.headers, decoded.body, true);
+      handler.onTopicMessage(w.vhost, message);
+    }
+  }
+
+  // ---------------------------------------------------------------- wildcards
+
+  private watchPattern(vhost: string): Promise<void> {
+    let d = this.directories.get(vhost);
+    if (d === undefined) {
+      d = { patterns: 0, since: 0, ready: undefined, target: undefined };
+      this.directories.set(vhost, d);
+      if (!this.ctx.up) {
+        d.patterns++;
+        return Promise.reject(new BrokerUnavailableError('Redis is unreachable: cross-node delivery starts when it returns.'));
+      }
+      d.ready = this.startDirectory(vhost, d);
+    }
+    d.patterns++;
+    const dir = d;
+    return (dir.ready ?? Promise.resolve()).then(() => this.attachKnown(vhost));
+  }
+
+  private async startDirectory(vhost: string, d: Directory): Promise<void> {
+    const keys = this.ctx.keys.directory(vhost);
+    const time = (await cmd(this.ctx.commands, 'TIME', [])) as [string, string];
+    d.since = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    const tail = await this.tailId(keys.announced);
+    if (this.directories.get(vhost) !== d) return;
+    d.target = {
+      lastId: tail,
+      onEntries: (entries) => {
+        for (const [id, fields] of entries) {
+          const dest = field(fields, 'd')?.toString();
+          if (dest === undefined) continue;
+          const announcedMs = Number(id.toString().split('-')[0]);
+          const from = Math.max(announcedMs - DISCOVERY_SLACK_MS, d.since);
+          this.discover(vhost, dest, `${from}-0`);
+        }
+      },
+    };
+    this.ctx.reader('topics', KeySpace.tagOf(keys.announced)).add(keys.announced, d.target);
+  }
+
+  /** Destinations known before this pattern was watched: read the matching ones from now on. */
+  private async attachKnown(vhost: string): Promise<void> {
+    const known = (await cmd(this.ctx.commands, 'SMEMBERS', [this.ctx.keys.directory(vhost).known])) as string[];
+    const starting: Promise<void>[] = [];
+    for (const dest of known) {
+      const p = this.discover(vhost, dest, undefined);
+      if (p !== undefined) starting.push(p);
+    }
+    await Promise.all(starting);
+  }
+
+  private discover(vhost: string, destination: string, startId: string | undefined): Promise<void> | undefined {
+    if (this.watched.has(this.ctx.keys.topic(vhost, destination))) return undefined;
+    if (!(this.ctx.handler?.interested?.(vhost, destination) ?? false)) return undefined;
+    return this.attach(vhost, destination, false, startId);
+  }
+
+  private unwatchPattern(vhost: string): void {
+    const d = this.directories.get(vhost);
+    if (d === undefined) return;
+    d.patterns--;
+    for (const w of [...this.watched.values()]) if (w.vhost === vhost && !w.exact) this.release(w);
+    if (d.patterns > 0) return;
+    this.directories.delete(vhost);
+    const keys = this.ctx.keys.directory(vhost);
+    if (d.target !== undefined) this.ctx.reader('topics', KeySpace.tagOf(keys.announced)).remove(keys.announced);
+  }
+
+  // ---------------------------------------------------------------- history
+
+  async replay(vhost: string, destination: string, afterId: string): Promise<Replay> {
+    const parsed = parseMessageId(afterId);
+    if (parsed === null || parsed.destination !== destination) return { messages: [], gap: true };
+    if (!this.ctx.up) throw new BrokerUnavailableError('Redis is unreachable: the history cannot be read now.');
+    const key = this.ctx.keys.topic(vhost, destination);
+    const after = `${parsed.position.ms}-${parsed.position.seq}`;
+    const messages: Message[] = [];
+    let cursor = '(' + after;
+    for (;;) {
+      const page = (await cmdBuffer(this.ctx.commands, 'XRANGE', [key, cursor, '+', 'COUNT', this.ctx.o.readCount])) as StreamEntry[];
+      for (const [id, fields] of page) {
+        const data = field(fields, 'd');
+        if (data === undefined) continue;
+        const decoded = decodeEntry(data);
+        messages.push(new Message(destination, `${destination}@${id.toString()}`, decoded.headers, decoded.body, true));
+      }
+      if (page.length < this.ctx.o.readCount) break;
+      cursor = '(' + page[page.length - 1]![0].toString();
+    }
+    return { messages, gap: await this.trimmedPast(key, parsed.position) };
+  }
+
+  /**
+   * Whether entries after `position` may have been trimmed: the stream now starts after it (or is
+   * gone). Trimming removes from the head in order, so checking after the history was read is
+   * enough. It errs on the safe side: when the trim ended exactly at `position`, a gap is reported
+   * that is not there. (XINFO's max-deleted-entry-id would be exact, but Redis 7.0 updates it only
+   * on XDEL, not on MAXLEN trimming.)
+   */
+  private async trimmedPast(key: string, position: { ms: number; seq: number }): Promise<boolean> {
+    const first = (await cmdBuffer(this.ctx.commands, 'XRANGE', [key, '-', '+', 'COUNT', 1])) as StreamEntry[];
+    if (first.length === 0) return true;
+    const head = parseMessageId('@' + first[0]![0].toString());
+    if (head === null) return true;
+    return head.position.ms > position.ms || (head.position.ms === position.ms && head.position.seq > position.seq);
+  }
+}
