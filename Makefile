@@ -11,7 +11,7 @@ BUILD_STAMP := services/broker/dist/.build-stamp
 TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts))
 PYTHON ?= /usr/bin/python3
 
-.PHONY: install build run test test-deps typecheck bench docs clean
+.PHONY: install build run cluster test test-deps redis-deps typecheck bench docs clean
 
 install: $(NPM_STAMP)
 
@@ -29,11 +29,25 @@ $(BUILD_STAMP): $(NPM_STAMP) $(SOURCES)
 run: build
 	node services/broker/dist/main.js $(ARGS)
 
+## Start a local Redis and three nodes forming one cluster (WebSocket 15674-15676, TCP 61613-61615);
+## Ctrl-C stops all. STOMPEDE_REDIS_URL=redis://... uses that Redis instead of starting one; other
+## STOMPEDE_* variables reach every node; ARGS="--nodes 5 --ws-port 25674" changes the layout.
+cluster: build
+	@[ -n "$$STOMPEDE_REDIS_URL" ] || command -v redis-server >/dev/null || $(MAKE) --no-print-directory redis-deps
+	node scripts/cluster.mjs $(ARGS)
+
 typecheck: build
 	npx tsc -p tsconfig.test.json
 
+## redis-server and redis-cli (Debian's redis-server) for `make cluster` and the cluster tests.
+redis-deps:
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { \
+	  echo "installing redis-server for the cluster tests"; \
+	  (apt-get install -y --no-install-recommends redis-server || \
+	   (apt-get update && apt-get install -y --no-install-recommends redis-server)); }
+
 ## stomp.py (Debian's python3-stomp) is the Python client the interop tests drive.
-test-deps:
+test-deps: redis-deps
 	@$(PYTHON) -c 'import stomp' 2>/dev/null || { \
 	  echo "installing python3-stomp (stomp.py) for the interop tests"; \
 	  (apt-get install -y --no-install-recommends python3-stomp || \

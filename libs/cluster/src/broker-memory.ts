@@ -13,7 +13,7 @@ import {
   type Replay,
 } from './broker.js';
 import { Deque } from './deque.js';
-import { Message, type QueuedMessage, type UserHeaders } from './message.js';
+import { entrySize, Message, type QueuedMessage, type UserHeaders } from './message.js';
 import { comparePositions, formatMessageId, parseMessageId, PositionClock, type StreamPosition } from './message-id.js';
 
 interface History {
@@ -211,10 +211,4 @@ function isReplyQueue(queue: string): boolean {
 
 function queueKey(vhost: string, queue: string): string {
   return vhost + '\u0000' + queue;
-}
-
-function entrySize(headers: UserHeaders, body: Uint8Array): number {
-  let size = body.length;
-  for (let i = 0; i < headers.names.length; i++) size += headers.names[i]!.length + headers.values[i]!.length + 2;
-  return size;
 }

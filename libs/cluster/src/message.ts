@@ -55,3 +55,10 @@ export interface QueuedMessage {
   readonly message: Message;
   deliveries: number;
 }
+
+/** What a queue entry counts towards maxQueueBytes: body plus header names and values. */
+export function entrySize(headers: UserHeaders, body: Uint8Array): number {
+  let size = body.length;
+  for (let i = 0; i < headers.names.length; i++) size += headers.names[i]!.length + headers.values[i]!.length + 2;
+  return size;
+}

@@ -47,9 +47,12 @@ async function main(): Promise<number> {
   return -1;
 }
 
+// A node that could not start may still hold sockets (a half-open Redis connection that keeps
+// retrying): exit rather than linger as a process that serves nothing.
 main().then(
   (code) => {
-    if (code >= 0) process.exitCode = code;
+    if (code === 0) process.exitCode = 0;
+    else if (code > 0) setImmediate(() => process.exit(code));
   },
   (err: unknown) => {
     process.stderr.write(`stompede: ${(err as Error).stack ?? String(err)}\n`);

@@ -4,7 +4,7 @@
 import type { UserHeaders } from '../message.js';
 
 export const DATA_FIELD = 'd';
-/** Set only on entries published from the outage outbox: "<nodeId>:<seq>", so the origin skips its own. */
+/** "<incarnation>:<seq>" of the publishing node process: readers skip repeats (topics.ts). */
 export const ORIGIN_FIELD = 'o';
 /** Set only on inbox entries: the reply queue the entry is for. */
 export const QUEUE_FIELD = 'q';

@@ -31,6 +31,7 @@ export function openConnection(urls: readonly string[], name: string, role: Role
   });
   const first = new URL(urls[0]!);
   return new Cluster(seeds, {
+    lazyConnect: true,
     enableOfflineQueue: !commands,
     enableAutoPipelining: commands,
     clusterRetryStrategy: retry,

@@ -3,7 +3,7 @@
 import type { BrokerHandler, HistoryPrefix, QueueLimits } from '../broker.js';
 import { cmd, openConnection, type Conn } from './connection.js';
 import { KeySpace } from './keys.js';
-import { StreamReader } from './reader.js';
+import { StreamReader, type StreamEntry } from './reader.js';
 
 export interface ClusterLog {
   info(obj: object, msg: string): void;
@@ -68,7 +68,12 @@ export class RedisContext {
   }
 
   /** The reader of `kind` for the streams with hash tag `tag`; created on first use. */
-  reader(kind: 'topics' | 'queues', tag: string, onError?: (err: unknown) => Promise<void>): StreamReader {
+  reader(
+    kind: 'topics' | 'queues',
+    tag: string,
+    onError?: (err: unknown) => Promise<void>,
+    onOrphans?: (key: string, entries: StreamEntry[]) => void,
+  ): StreamReader {
     const id = kind + tag;
     let r = this.readers.get(id);
     if (r !== undefined) return r;
@@ -87,6 +92,7 @@ export class RedisContext {
         await onError?.(err);
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       },
+      onOrphans,
       onRead: (entries, bytes) => {
         this.counters.entriesRead += entries;
         this.counters.bytesRead += bytes;

@@ -6,8 +6,8 @@ export interface OutboxEntry {
   readonly key: string;
   readonly maxlen: number;
   readonly payload: Buffer;
-  /** "<nodeId>:<seq>", when this node's own subscribers already had the message. */
-  readonly origin: string | undefined;
+  /** "<incarnation>:<seq>", as on every entry the node publishes (topics.ts). */
+  readonly origin: string;
 }
 
 export class Outbox {

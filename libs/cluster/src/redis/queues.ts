@@ -9,7 +9,7 @@
 // dead-letters an entry past maxDeliveries.
 import { BrokerUnavailableError, QueueFullError, type Completion } from '../broker.js';
 import { Deque } from '../deque.js';
-import { Message, type QueuedMessage, type UserHeaders } from '../message.js';
+import { entrySize, Message, type QueuedMessage, type UserHeaders } from '../message.js';
 import { decodeEntry, encodeEntry, field } from './codec.js';
 import { cmd, cmdBuffer, str } from './connection.js';
 import { GROUP, streamIdOf, type RedisContext } from './context.js';
@@ -134,9 +134,8 @@ export class QueuePlane {
   want(vhost: string, queue: string, credit: number): void {
     const s = this.states.get(vhost + '\u0000' + queue);
     if (s === undefined) return;
-    const before = s.target.demand ?? 0;
     s.credit = credit;
-    if (before === 0 && (s.target.demand ?? 0) > 0 && s.reading) this.reader(s).poke();
+    if ((s.target.demand ?? 0) > 0 && s.reading) this.reader(s).poke(s.key);
   }
 
   ack(vhost: string, entry: QueuedMessage): void {
@@ -230,7 +229,7 @@ export class QueuePlane {
     if (fresh.length > 0) this.ctx.handler?.onQueueReady(s.vhost, s.queue);
   }
 
-  private toEntry(s: QueueState, [id, fields]: StreamEntry, counts?: Map<string, number>): QueuedMessage | undefined {
+  private toEntry(s: Pick<QueueState, 'key' | 'bytesKey' | 'queue'>, [id, fields]: StreamEntry, counts?: Map<string, number>): QueuedMessage | undefined {
     const data = field(fields, 'd');
     const sid = id.toString();
     if (data === undefined) {
@@ -301,16 +300,40 @@ export class QueuePlane {
   }
 
   private reader(s: QueueState) {
-    return this.ctx.reader('queues', KeySpace.tagOf(s.key), async (err) => {
-      if (!/NOGROUP/.test(String((err as Error).message))) return;
-      this.wakeGroups.clear();
-      await Promise.allSettled([...this.states.values()].map((q) => this.startReading(q)));
-    });
+    return this.ctx.reader(
+      'queues',
+      KeySpace.tagOf(s.key),
+      async (err) => {
+        if (!/NOGROUP/.test(String((err as Error).message))) return;
+        this.wakeGroups.clear();
+        await Promise.allSettled([...this.states.values()].map((q) => this.startReading(q)));
+      },
+      (key, entries) => this.onOrphans(key, entries),
+    );
+  }
+
+  /**
+   * Entries a read claimed for a queue this node had stopped reading. If it consumes the queue
+   * again they join its buffer in stream order; otherwise they are handed back.
+   */
+  private onOrphans(key: string, entries: StreamEntry[]): void {
+    const s = [...this.states.values()].find((q) => q.key === key);
+    // Only handed back: the queue name is not needed, the stream id and delivery count are.
+    const parked = s ?? { key, bytesKey: this.ctx.keys.queueBytes(key), queue: '' };
+    const orphans = entries.map((e) => this.toEntry(parked, e)).filter((e): e is QueuedMessage => e !== undefined);
+    if (s === undefined) {
+      this.release(key, orphans);
+      return;
+    }
+    const merged = [...s.buffer, ...orphans].sort((a, b) => compareIds(streamIdOf(a.message.id), streamIdOf(b.message.id)));
+    while (s.buffer.shift() !== undefined);
+    for (const e of merged) s.buffer.push(e);
+    this.ctx.handler?.onQueueReady(s.vhost, s.queue);
   }
 }
 
-function entrySize(headers: UserHeaders, body: Uint8Array): number {
-  let size = body.length;
-  for (let i = 0; i < headers.names.length; i++) size += headers.names[i]!.length + headers.values[i]!.length + 2;
-  return size;
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am - bm : as - bs;
 }

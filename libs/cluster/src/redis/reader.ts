@@ -27,12 +27,19 @@ export interface ReaderOptions {
   onWake?(ids: string[]): void;
   onError(err: unknown): Promise<void>;
   onRead?(entries: number, bytes: number): void;
+  /**
+   * Entries for a stream removed while the read was out. For XREADGROUP they are now pending for
+   * this node, so they must not be dropped.
+   */
+  onOrphans?(key: string, entries: StreamEntry[]): void;
 }
 
 export class StreamReader {
   private readonly streams = new Map<string, ReadTarget>();
   private wakeId = '0-0';
   private blocked = false;
+  /** The streams the read in flight covers. */
+  private reading = new Set<string>();
   private closed = false;
   private parked: (() => void) | undefined;
   private readonly done: Promise<void>;
@@ -55,20 +62,25 @@ export class StreamReader {
 
   add(key: string, target: ReadTarget): void {
     this.streams.set(key, target);
-    this.poke();
+    this.poke(key);
   }
 
+  /** Stops reading `key`; a read in flight that covers it is woken, so it stops claiming entries for it. */
   remove(key: string): void {
     this.streams.delete(key);
+    if (this.blocked && this.reading.has(key) && this.o.group !== undefined) this.o.wake().catch(() => {});
   }
 
-  /** Something changed (a stream added, demand up): re-issue the read now. */
-  poke(): void {
+  /**
+   * Stream `key` was added or now has demand: make sure a read covers it. A parked loop resumes; a
+   * blocked read that does not include the stream is woken so it is re-issued with it.
+   */
+  poke(key?: string): void {
     if (this.parked !== undefined) {
       const resume = this.parked;
       this.parked = undefined;
       resume();
-    } else if (this.blocked) {
+    } else if (this.blocked && (key === undefined || !this.reading.has(key))) {
       this.o.wake().catch(() => {});
     }
   }
@@ -105,6 +117,7 @@ export class StreamReader {
         ? ['COUNT', count, 'BLOCK', this.o.blockMs, 'STREAMS', this.o.wakeKey, ...keys, this.wakeId, ...ids]
         : ['GROUP', this.o.group.name, this.o.group.consumer, 'COUNT', count, 'BLOCK', this.o.blockMs, 'STREAMS', this.o.wakeKey, ...keys, '>', ...ids];
       let reply: unknown;
+      this.reading = new Set(keys);
       this.blocked = true;
       try {
         reply = await cmdBuffer(this.o.conn, this.o.group === undefined ? 'XREAD' : 'XREADGROUP', args);
@@ -132,7 +145,10 @@ export class StreamReader {
         continue;
       }
       const target = this.streams.get(key);
-      if (target === undefined) continue; // removed while the read was out
+      if (target === undefined) {
+        this.o.onOrphans?.(key, list);
+        continue;
+      }
       target.lastId = list[list.length - 1]![0].toString();
       entries += list.length;
       for (const [, fields] of list) for (const f of fields) bytes += f.length;

@@ -5,7 +5,9 @@
 // Wildcard subscriptions discover destinations through a directory: the first publish to a
 // destination announces it (a SET of known destinations plus an announcement stream, one script),
 // and nodes with wildcard subscribers read the announcements and start reading matching streams.
+import { randomBytes } from 'node:crypto';
 import { BrokerUnavailableError, historyLength, type Completion, type Replay } from '../broker.js';
+import { Deque } from '../deque.js';
 import { Message, type UserHeaders } from '../message.js';
 import { formatMessageId, parseMessageId, PositionClock } from '../message-id.js';
 import { decodeEntry, encodeEntry, field, ORIGIN_FIELD } from './codec.js';
@@ -19,6 +21,8 @@ import { ANNOUNCE, run } from './scripts.js';
 /** A discovered destination starts this much before its announcement (clock skew between Redis Cluster nodes). */
 const DISCOVERY_SLACK_MS = 1_000;
 const MAX_ANNOUNCED_CACHE = 100_000;
+/** Own messages remembered per stream until read back (only matters for order during an outage). */
+const MAX_TRANSIT = 10_000;
 
 interface Watched {
   readonly key: string;
@@ -26,6 +30,12 @@ interface Watched {
   readonly destination: string;
   /** An exact subscription exists (else it is read for wildcard subscriptions only). */
   exact: boolean;
+  /** Highest seq read from the stream per publishing incarnation (see TopicPlane.incarnation). */
+  readonly seen: Map<string, number>;
+  /** Seqs of this node's messages its subscribers got during an outage, straight from the publisher. */
+  readonly local: Set<number>;
+  /** This node's messages sent to the stream and not read back yet, oldest first. */
+  readonly transit: Deque<{ readonly seq: number; readonly payload: Buffer }>;
   /** Not reading yet: the start position could not be fetched (Redis down); retried on reconnect. */
   waiting: boolean;
   readonly target: ReadTarget;
@@ -45,8 +55,13 @@ export class TopicPlane {
   private readonly announced = new Map<string, Promise<void> | true>();
   readonly outbox: Outbox;
   private readonly clock = new PositionClock();
-  /** Origins of outbox entries already delivered here: skipped when they come back from the stream. */
-  private readonly delivered = new Set<string>();
+  /**
+   * Every entry this node publishes carries "<incarnation>:<seq>" (ORIGIN_FIELD), seq counting up
+   * per process. A message whose XADD failed in flight may still have been stored, and goes out
+   * again from the outbox: readers skip an origin's entries at or below the last seq they passed
+   * on, so neither that copy nor the node's own outage deliveries arrive twice.
+   */
+  private readonly incarnation = randomBytes(4).toString('hex');
   private originSeq = 0;
   /** Set while the outbox is being sent after an outage. */
   private flushing: Promise<void> | undefined;
@@ -77,7 +92,14 @@ export class TopicPlane {
       return this.flushing.then(() => this.publish(vhost, destination, copy.headers, copy.body, true));
     }
     const payload = encodeEntry(headers, body);
-    const send = (): Promise<unknown> => cmdBuffer(this.ctx.commands, 'XADD', [key, 'MAXLEN', '~', maxlen, '*', 'd', payload]);
+    const seq = ++this.originSeq;
+    const origin = `${this.incarnation}:${seq}`;
+    const send = (): Promise<unknown> => cmdBuffer(this.ctx.commands, 'XADD', [key, 'MAXLEN', '~', maxlen, '*', 'd', payload, ORIGIN_FIELD, origin]);
+    const w = this.watched.get(key);
+    if (w !== undefined && !w.waiting) {
+      if (w.transit.length >= MAX_TRANSIT) w.transit.shift();
+      w.transit.push({ seq, payload });
+    }
     const announcing = this.announce(vhost, destination);
     const done = (announcing === undefined ? send() : announcing.then(send)).then(
       () => {
@@ -88,30 +110,55 @@ export class TopicPlane {
         if (durable) throw new BrokerUnavailableError(`the message could not be stored in Redis: ${(err as Error).message}`);
         // Whether the XADD was applied is unknown; sending it again risks a duplicate, which beats a loss.
         const copy = decodeEntry(payload);
-        this.offline(vhost, destination, key, maxlen, copy.headers, copy.body, false);
+        this.offline(vhost, destination, key, maxlen, copy.headers, copy.body, false, seq);
       },
     );
     if (durable) return done;
   }
 
   /** Redis is unreachable: deliver here now, keep the message for the other nodes. */
-  private offline(vhost: string, destination: string, key: string, maxlen: number, headers: UserHeaders, body: Uint8Array, durable: boolean): Completion {
+  private offline(
+    vhost: string, destination: string, key: string, maxlen: number, headers: UserHeaders, body: Uint8Array, durable: boolean,
+    seq = ++this.originSeq,
+  ): Completion {
     if (durable) return Promise.reject(new BrokerUnavailableError('Redis is unreachable, so the message cannot be made durable; try again.'));
     const handler = this.ctx.handler;
-    let origin: string | undefined;
-    if (handler?.interested?.(vhost, destination) ?? true) origin = `${this.ctx.o.nodeId}:${++this.originSeq}`;
+    // This node's subscribers get it now (after its own earlier messages that were still on their
+    // way back from the stream): when it comes back from the stream, it is skipped.
+    const w = this.watched.get(key);
+    const alreadyDelivered = w !== undefined && this.deliverTransit(w, vhost, seq);
+    w?.local.add(seq);
     const payload = encodeEntry(headers, body);
-    if (this.outbox.push({ key, maxlen, payload, origin })) {
-      if (origin !== undefined) this.delivered.add(origin);
-    } else {
+    if (!this.outbox.push({ key, maxlen, payload, origin: `${this.incarnation}:${seq}` })) {
       this.ctx.counters.outboxDropped++;
       if (!this.dropping) {
         this.dropping = true;
         this.ctx.log.warn({ outboxMessages: this.outbox.length, outboxBytes: this.outbox.bytes }, 'Redis outbox full: cross-node topic messages are being dropped');
       }
     }
+    if (alreadyDelivered) return;
     const message = new Message(destination, formatMessageId(destination, this.clock.next()), headers, body);
     handler?.onTopicMessage(vhost, message);
+  }
+
+  /**
+   * Delivers here this node's messages up to `seq` that are stored or in flight but not read back
+   * yet, so that local subscribers keep this node's publish order across the outage. True if `seq`
+   * itself was among them.
+   */
+  private deliverTransit(w: Watched, vhost: string, seq: number): boolean {
+    let found = false;
+    for (let t = w.transit.shift(); t !== undefined; t = w.transit.shift()) {
+      if (t.seq > seq) {
+        w.transit.unshift(t);
+        break;
+      }
+      found ||= t.seq === seq;
+      w.local.add(t.seq);
+      const { headers, body } = decodeEntry(t.payload);
+      this.ctx.handler?.onTopicMessage(vhost, new Message(w.destination, formatMessageId(w.destination, this.clock.next()), headers, body, true));
+    }
+    return found;
   }
 
   /**
@@ -144,9 +191,7 @@ export class TopicPlane {
   }
 
   private sendOutboxEntry(e: OutboxEntry): Promise<unknown> {
-    const args: (string | number | Buffer)[] = [e.key, 'MAXLEN', '~', e.maxlen, '*', 'd', e.payload];
-    if (e.origin !== undefined) args.push(ORIGIN_FIELD, e.origin);
-    return cmdBuffer(this.ctx.commands, 'XADD', args).then(() => {
+    return cmdBuffer(this.ctx.commands, 'XADD', [e.key, 'MAXLEN', '~', e.maxlen, '*', 'd', e.payload, ORIGIN_FIELD, e.origin]).then(() => {
       this.ctx.counters.published++;
     });
   }
@@ -220,6 +265,9 @@ export class TopicPlane {
       vhost,
       destination,
       exact,
+      seen: new Map(),
+      local: new Set(),
+      transit: new Deque(),
       waiting: true,
       target: { lastId: '0-0', onEntries: (entries) => this.onEntries(w, entries) },
     };
@@ -255,7 +303,7 @@ export class TopicPlane {
       const data = field(fields, 'd');
       if (data === undefined) continue;
       const origin = field(fields, ORIGIN_FIELD);
-      if (origin !== undefined && this.delivered.delete(origin.toString())) continue;
+      if (origin !== undefined && this.repeated(w, origin.toString())) continue;
       let decoded;
       try {
         decoded = decodeEntry(data);
@@ -266,6 +314,29 @@ export class TopicPlane {
       const message = new Message(w.destination, `${w.destination}@${id.toString()}`, decoded.headers, decoded.body, true);
       handler.onTopicMessage(w.vhost, message);
     }
+  }
+
+  /**
+   * Whether an entry was passed on already: a second copy of an entry (a failed XADD that was
+   * stored after all, then sent again from the outbox), or one of this node's own messages that its
+   * subscribers got during the outage.
+   */
+  private repeated(w: Watched, origin: string): boolean {
+    const colon = origin.lastIndexOf(':');
+    const incarnation = origin.slice(0, colon);
+    const seq = Number(origin.slice(colon + 1));
+    const last = w.seen.get(incarnation);
+    if (last !== undefined && seq <= last) return true;
+    w.seen.set(incarnation, seq);
+    if (incarnation !== this.incarnation) return false;
+    while (w.transit.length > 0) {
+      const t = w.transit.shift()!;
+      if (t.seq > seq) {
+        w.transit.unshift(t);
+        break;
+      }
+    }
+    return w.local.delete(seq);
   }
 
   // ---------------------------------------------------------------- wildcards
@@ -374,3 +445,4 @@ export class TopicPlane {
     return head.position.ms > position.ms || (head.position.ms === position.ms && head.position.seq > position.seq);
   }
 }
+
