@@ -9,6 +9,7 @@ import type { Broker, BrokerHandler, BrokerStats, Completion, Replay } from './b
 import type { QueuedMessage, UserHeaders } from './message.js';
 import { connectNow } from './redis/connection.js';
 import { RedisContext, type ClusterCounters, type RedisBrokerOptions } from './redis/context.js';
+import { replay } from './redis/history.js';
 import { QueuePlane } from './redis/queues.js';
 import { Registry, type NodeSnapshot } from './redis/registry.js';
 import { isReplyQueue, ReplyPlane } from './redis/replies.js';
@@ -96,7 +97,7 @@ export class RedisBroker implements Broker {
   }
 
   replay(vhost: string, destination: string, afterId: string): Promise<Replay> {
-    return this.topics.replay(vhost, destination, afterId);
+    return replay(this.ctx, vhost, destination, afterId);
   }
 
   enqueue(vhost: string, queue: string, headers: UserHeaders, body: Uint8Array): Completion {

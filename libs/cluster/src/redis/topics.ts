@@ -2,24 +2,21 @@
 // (blocking XREAD) only the streams of destinations it has local subscribers for, and while Redis is
 // up its own subscribers get their messages back from the stream too, so every node delivers a
 // destination in the one order of its stream and the stream id is the message-id.
-// Wildcard subscriptions discover destinations through a directory: the first publish to a
-// destination announces it (a SET of known destinations plus an announcement stream, one script),
-// and nodes with wildcard subscribers read the announcements and start reading matching streams.
+// Wildcard subscriptions find their destinations through directory.ts; history is history.ts.
 import { randomBytes } from 'node:crypto';
-import { BrokerUnavailableError, historyLength, type Completion, type Replay } from '../broker.js';
+import { BrokerUnavailableError, historyLength, type Completion } from '../broker.js';
 import { Deque } from '../deque.js';
 import { Message, type UserHeaders } from '../message.js';
-import { formatMessageId, parseMessageId, PositionClock } from '../message-id.js';
+import { formatMessageId, PositionClock } from '../message-id.js';
 import { decodeEntry, encodeEntry, field, ORIGIN_FIELD } from './codec.js';
-import { cmd, cmdBuffer } from './connection.js';
+import { cmdBuffer } from './connection.js';
 import type { RedisContext } from './context.js';
+import { Directory } from './directory.js';
 import { KeySpace } from './keys.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import type { ReadTarget, StreamEntry } from './reader.js';
 import { ANNOUNCE, run } from './scripts.js';
 
-/** A discovered destination starts this much before its announcement (clock skew between Redis Cluster nodes). */
-const DISCOVERY_SLACK_MS = 1_000;
 const MAX_ANNOUNCED_CACHE = 100_000;
 /** Own messages remembered per stream until read back (only matters for order during an outage). */
 const MAX_TRANSIT = 10_000;
@@ -41,17 +38,10 @@ interface Watched {
   readonly target: ReadTarget;
 }
 
-interface Directory {
-  patterns: number;
-  /** Redis time (ms) when this node began watching the directory: nothing older is delivered. */
-  since: number;
-  ready: Promise<void> | undefined;
-  target: ReadTarget | undefined;
-}
 
 export class TopicPlane {
   private readonly watched = new Map<string, Watched>();
-  private readonly directories = new Map<string, Directory>();
+  private readonly directory: Directory;
   private readonly announced = new Map<string, Promise<void> | true>();
   readonly outbox: Outbox;
   private readonly clock = new PositionClock();
@@ -68,6 +58,13 @@ export class TopicPlane {
   private dropping = false;
 
   constructor(private readonly ctx: RedisContext) {
+    this.directory = new Directory(ctx, {
+      discover: (vhost, destination, startId) => this.discover(vhost, destination, startId),
+      releaseUnmatched: (vhost) => {
+        for (const w of [...this.watched.values()]) if (w.vhost === vhost && !w.exact) this.release(w);
+      },
+      tailId: (key) => this.tailId(key),
+    });
     this.outbox = new Outbox(ctx.o.outboxMessages, ctx.o.outboxBytes);
   }
 
@@ -225,7 +222,7 @@ export class TopicPlane {
   // ---------------------------------------------------------------- interest
 
   watch(vhost: string, pattern: string, wildcard: boolean): Completion {
-    if (wildcard) return this.watchPattern(vhost);
+    if (wildcard) return this.directory.watchPattern(vhost);
     const key = this.ctx.keys.topic(vhost, pattern);
     const w = this.watched.get(key);
     if (w !== undefined) {
@@ -237,7 +234,7 @@ export class TopicPlane {
 
   unwatch(vhost: string, pattern: string, wildcard: boolean): void {
     if (wildcard) {
-      this.unwatchPattern(vhost);
+      this.directory.unwatchPattern(vhost);
       return;
     }
     const w = this.watched.get(this.ctx.keys.topic(vhost, pattern));
@@ -250,12 +247,7 @@ export class TopicPlane {
   async restart(): Promise<void> {
     const waiting = [...this.watched.values()].filter((w) => w.waiting);
     await Promise.allSettled(waiting.map((w) => this.start(w, undefined)));
-    for (const [vhost, d] of this.directories) {
-      if (d.target === undefined) {
-        d.ready = this.startDirectory(vhost, d);
-        await d.ready.catch(() => {});
-      }
-    }
+    await this.directory.restart();
   }
 
   private attach(vhost: string, destination: string, exact: boolean, startId: string | undefined): Promise<void> {
@@ -339,110 +331,9 @@ export class TopicPlane {
     return w.local.delete(seq);
   }
 
-  // ---------------------------------------------------------------- wildcards
-
-  private watchPattern(vhost: string): Promise<void> {
-    let d = this.directories.get(vhost);
-    if (d === undefined) {
-      d = { patterns: 0, since: 0, ready: undefined, target: undefined };
-      this.directories.set(vhost, d);
-      if (!this.ctx.up) {
-        d.patterns++;
-        return Promise.reject(new BrokerUnavailableError('Redis is unreachable: cross-node delivery starts when it returns.'));
-      }
-      d.ready = this.startDirectory(vhost, d);
-    }
-    d.patterns++;
-    const dir = d;
-    return (dir.ready ?? Promise.resolve()).then(() => this.attachKnown(vhost));
-  }
-
-  private async startDirectory(vhost: string, d: Directory): Promise<void> {
-    const keys = this.ctx.keys.directory(vhost);
-    const time = (await cmd(this.ctx.commands, 'TIME', [])) as [string, string];
-    d.since = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    const tail = await this.tailId(keys.announced);
-    if (this.directories.get(vhost) !== d) return;
-    d.target = {
-      lastId: tail,
-      onEntries: (entries) => {
-        for (const [id, fields] of entries) {
-          const dest = field(fields, 'd')?.toString();
-          if (dest === undefined) continue;
-          const announcedMs = Number(id.toString().split('-')[0]);
-          const from = Math.max(announcedMs - DISCOVERY_SLACK_MS, d.since);
-          this.discover(vhost, dest, `${from}-0`);
-        }
-      },
-    };
-    this.ctx.reader('topics', KeySpace.tagOf(keys.announced)).add(keys.announced, d.target);
-  }
-
-  /** Destinations known before this pattern was watched: read the matching ones from now on. */
-  private async attachKnown(vhost: string): Promise<void> {
-    const known = (await cmd(this.ctx.commands, 'SMEMBERS', [this.ctx.keys.directory(vhost).known])) as string[];
-    const starting: Promise<void>[] = [];
-    for (const dest of known) {
-      const p = this.discover(vhost, dest, undefined);
-      if (p !== undefined) starting.push(p);
-    }
-    await Promise.all(starting);
-  }
-
   private discover(vhost: string, destination: string, startId: string | undefined): Promise<void> | undefined {
     if (this.watched.has(this.ctx.keys.topic(vhost, destination))) return undefined;
     if (!(this.ctx.handler?.interested?.(vhost, destination) ?? false)) return undefined;
     return this.attach(vhost, destination, false, startId);
   }
-
-  private unwatchPattern(vhost: string): void {
-    const d = this.directories.get(vhost);
-    if (d === undefined) return;
-    d.patterns--;
-    for (const w of [...this.watched.values()]) if (w.vhost === vhost && !w.exact) this.release(w);
-    if (d.patterns > 0) return;
-    this.directories.delete(vhost);
-    const keys = this.ctx.keys.directory(vhost);
-    if (d.target !== undefined) this.ctx.reader('topics', KeySpace.tagOf(keys.announced)).remove(keys.announced);
-  }
-
-  // ---------------------------------------------------------------- history
-
-  async replay(vhost: string, destination: string, afterId: string): Promise<Replay> {
-    const parsed = parseMessageId(afterId);
-    if (parsed === null || parsed.destination !== destination) return { messages: [], gap: true };
-    if (!this.ctx.up) throw new BrokerUnavailableError('Redis is unreachable: the history cannot be read now.');
-    const key = this.ctx.keys.topic(vhost, destination);
-    const after = `${parsed.position.ms}-${parsed.position.seq}`;
-    const messages: Message[] = [];
-    let cursor = '(' + after;
-    for (;;) {
-      const page = (await cmdBuffer(this.ctx.commands, 'XRANGE', [key, cursor, '+', 'COUNT', this.ctx.o.readCount])) as StreamEntry[];
-      for (const [id, fields] of page) {
-        const data = field(fields, 'd');
-        if (data === undefined) continue;
-        const decoded = decodeEntry(data);
-        messages.push(new Message(destination, `${destination}@${id.toString()}`, decoded.headers, decoded.body, true));
-      }
-      if (page.length < this.ctx.o.readCount) break;
-      cursor = '(' + page[page.length - 1]![0].toString();
-    }
-    return { messages, gap: await this.trimmedPast(key, parsed.position) };
-  }
-
-  /**
-   * Whether entries after `position` may have been trimmed: the stream now starts after it (or is
-   * gone). Trimming removes from the head in order, so checking after the history was read is
-   * enough. It errs on the safe side: when the trim ended exactly at `position`, a gap is reported
-   * that is not there. (XINFO's max-deleted-entry-id would be exact, but Redis 7.0 updates it only
-   * on XDEL, not on MAXLEN trimming.)
-   */
-  private async trimmedPast(key: string, position: { ms: number; seq: number }): Promise<boolean> {
-    const first = (await cmdBuffer(this.ctx.commands, 'XRANGE', [key, '-', '+', 'COUNT', 1])) as StreamEntry[];
-    if (first.length === 0) return true;
-    const head = parseMessageId('@' + first[0]![0].toString());
-    if (head === null) return true;
-    return head.position.ms > position.ms || (head.position.ms === position.ms && head.position.seq > position.seq);
-  }
 }
-
