@@ -41,21 +41,22 @@ export class Registry {
   /** The live nodes' snapshots; forgets long-dead ones. */
   async nodes(): Promise<NodeSnapshot[]> {
     const { nodes } = this.ctx.keys.registry();
-    const all = (await cmd(this.ctx.commands, 'HGETALL', [nodes])) as string[];
+    // ioredis turns the HGETALL reply into an object.
+    const all = (await cmd(this.ctx.commands, 'HGETALL', [nodes])) as Record<string, string>;
     const now = Date.now();
     const live: NodeSnapshot[] = [];
     const dead: string[] = [];
-    for (let i = 0; i + 1 < all.length; i += 2) {
+    for (const [id, json] of Object.entries(all)) {
       let snap: NodeSnapshot;
       try {
-        snap = JSON.parse(all[i + 1]!) as NodeSnapshot;
+        snap = JSON.parse(json) as NodeSnapshot;
       } catch {
-        dead.push(all[i]!);
+        dead.push(id);
         continue;
       }
       const age = now - snap.heartbeatAt;
       if (age <= this.ctx.o.nodeTtlMs) live.push(snap);
-      else if (age > this.ctx.o.nodeTtlMs * FORGET_AFTER_TTLS) dead.push(all[i]!);
+      else if (age > this.ctx.o.nodeTtlMs * FORGET_AFTER_TTLS) dead.push(id);
     }
     if (dead.length > 0) await cmd(this.ctx.commands, 'HDEL', [nodes, ...dead]);
     this.alive = live.length;
