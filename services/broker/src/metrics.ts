@@ -57,6 +57,7 @@ export function createRegistry(hub: Hub, broker: Broker): Registry {
     counter('stompede_cluster_publish_failures_total', 'Topic XADDs that failed (the message went to the outbox, or the SEND got ERROR).', () => c().publishFailures);
     counter('stompede_cluster_reclaimed_total', 'Queue entries this node reclaimed from dead or departed nodes (XAUTOCLAIM).', () => c().reclaimed);
     counter('stompede_cluster_released_total', 'Queue entries this node handed back when its last consumer left.', () => c().released);
+    counter('stompede_cluster_gaps_total', 'Topic messages this node never read: trimmed from their stream before it caught up (it fell further behind than the stream keeps), or refused to their publisher.', () => c().gaps);
     counter('stompede_cluster_dead_lettered_total', 'Reclaimed queue entries past maxDeliveries.', () => c().deadLettered);
   }
   new Counter({

@@ -191,6 +191,6 @@ export const SETTINGS: readonly Setting[] = [
   s('redisNodeTtlMs', 'STOMPEDE_REDIS_NODE_TTL_MS', '5000', 'A node whose registry entry is this old is gone.', int(100)),
   s('queueClaimIdleMs', 'STOMPEDE_QUEUE_CLAIM_IDLE_MS', '15000', 'A queue message delivered by a node that stopped refreshing its lease this long ago (the node died) goes to another consumer.', int(100)),
   s('queueJanitorMs', 'STOMPEDE_QUEUE_JANITOR_MS', '1000', 'How often a node looks for queue messages to reclaim (XAUTOCLAIM) from dead or departed nodes.', int(10)),
-  s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (Redis streams still keep a minimum for readers to catch up).', history),
+  s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (in cluster mode a stream still keeps 10 × STOMPEDE_REDIS_READ_COUNT entries, for nodes that fall behind).', history),
   s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),
 ];

@@ -41,6 +41,8 @@ export interface ClusterCounters {
   reclaimed: number;
   released: number;
   deadLettered: number;
+  /** Topic messages trimmed from a stream before this node read them. */
+  gaps: number;
 }
 
 export const GROUP = 'stompede';
@@ -57,7 +59,7 @@ export class RedisContext {
   up = false;
   handler: BrokerHandler | undefined;
   readonly counters: ClusterCounters = {
-    entriesRead: 0, bytesRead: 0, published: 0, publishFailures: 0, outboxDropped: 0, reclaimed: 0, released: 0, deadLettered: 0,
+    entriesRead: 0, bytesRead: 0, published: 0, publishFailures: 0, outboxDropped: 0, reclaimed: 0, released: 0, deadLettered: 0, gaps: 0,
   };
   private readonly readers = new Map<string, StreamReader>();
 

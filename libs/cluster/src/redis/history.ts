@@ -1,6 +1,8 @@
 // Topic history for resuming subscriptions: a destination's stream is its history. A replay is
-// `XRANGE (<id> +` in pages; the gap check runs after it (see trimmedPast).
-import { BrokerUnavailableError, type Replay } from '../broker.js';
+// `XRANGE (<id> +` in pages; the gap check runs after it (see trimmedPast). The stream may keep more
+// than the configured history (a floor protects nodes that fall behind), but a replay returns at
+// most the configured number of messages, so the setting means what it says.
+import { BrokerUnavailableError, historyLength, type Replay } from '../broker.js';
 import { Message } from '../message.js';
 import { parseMessageId, type StreamPosition } from '../message-id.js';
 import { decodeEntry, field } from './codec.js';
@@ -26,7 +28,10 @@ export async function replay(ctx: RedisContext, vhost: string, destination: stri
     if (page.length < ctx.o.readCount) break;
     cursor = '(' + page[page.length - 1]![0].toString();
   }
-  return { messages, gap: await trimmedPast(ctx, key, parsed.position) };
+  const gap = await trimmedPast(ctx, key, parsed.position);
+  const kept = historyLength(ctx.o.history, destination);
+  if (messages.length > kept) return { messages: messages.slice(messages.length - kept), gap: true };
+  return { messages, gap };
 }
 
 /**

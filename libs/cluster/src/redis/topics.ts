@@ -18,6 +18,10 @@ import type { ReadTarget, StreamEntry } from './reader.js';
 import { ANNOUNCE, run } from './scripts.js';
 
 const MAX_ANNOUNCED_CACHE = 100_000;
+/** Streams keep at least this many reads' worth of entries, so a node that lags a little loses nothing. */
+const READ_BACKLOG_READS = 10;
+/** Streams this node keeps a publish seq for before starting a new incarnation. */
+const MAX_SEQ_STREAMS = 100_000;
 /** Own messages remembered per stream until read back (only matters for order during an outage). */
 const MAX_TRANSIT = 10_000;
 
@@ -47,12 +51,15 @@ export class TopicPlane {
   private readonly clock = new PositionClock();
   /**
    * Every entry this node publishes carries "<incarnation>:<seq>" (ORIGIN_FIELD), seq counting up
-   * per process. A message whose XADD failed in flight may still have been stored, and goes out
+   * per stream. A message whose XADD failed in flight may still have been stored, and goes out
    * again from the outbox: readers skip an origin's entries at or below the last seq they passed
-   * on, so neither that copy nor the node's own outage deliveries arrive twice.
+   * on, so neither that copy nor the node's own outage deliveries arrive twice. A seq that jumps
+   * is a gap: entries trimmed before this node read them (it fell further behind than the stream
+   * keeps), counted and logged instead of passing silently.
    */
-  private readonly incarnation = randomBytes(4).toString('hex');
-  private originSeq = 0;
+  private incarnation = randomBytes(4).toString('hex');
+  private readonly seqs = new Map<string, number>();
+  private lastGapLogMs = 0;
   /** Set while the outbox is being sent after an outage. */
   private flushing: Promise<void> | undefined;
   private dropping = false;
@@ -89,7 +96,7 @@ export class TopicPlane {
       return this.flushing.then(() => this.publish(vhost, destination, copy.headers, copy.body, true));
     }
     const payload = encodeEntry(headers, body);
-    const seq = ++this.originSeq;
+    const seq = this.nextSeq(key);
     const origin = `${this.incarnation}:${seq}`;
     const send = (): Promise<unknown> => cmdBuffer(this.ctx.commands, 'XADD', [key, 'MAXLEN', '~', maxlen, '*', 'd', payload, ORIGIN_FIELD, origin]);
     const w = this.watched.get(key);
@@ -116,7 +123,7 @@ export class TopicPlane {
   /** Redis is unreachable: deliver here now, keep the message for the other nodes. */
   private offline(
     vhost: string, destination: string, key: string, maxlen: number, headers: UserHeaders, body: Uint8Array, durable: boolean,
-    seq = ++this.originSeq,
+    seq = this.nextSeq(key),
   ): Completion {
     if (durable) return Promise.reject(new BrokerUnavailableError('Redis is unreachable, so the message cannot be made durable; try again.'));
     const handler = this.ctx.handler;
@@ -194,8 +201,20 @@ export class TopicPlane {
   }
 
   private maxlen(destination: string): number {
-    // Readers need some backlog to catch up with even where no history is promised.
-    return Math.max(historyLength(this.ctx.o.history, destination), this.ctx.o.readCount);
+    // Readers need a backlog to catch up with even where no history is promised: a node that falls
+    // further behind than the stream keeps loses what was trimmed (counted as a gap).
+    return Math.max(historyLength(this.ctx.o.history, destination), READ_BACKLOG_READS * this.ctx.o.readCount);
+  }
+
+  private nextSeq(key: string): number {
+    if (this.seqs.size >= MAX_SEQ_STREAMS) {
+      // A new incarnation restarts every count without readers taking new seqs for repeats.
+      this.seqs.clear();
+      this.incarnation = randomBytes(4).toString('hex');
+    }
+    const seq = (this.seqs.get(key) ?? 0) + 1;
+    this.seqs.set(key, seq);
+    return seq;
   }
 
   /** The first publish of a destination from this node announces it; later ones go straight out. */
@@ -319,6 +338,7 @@ export class TopicPlane {
     const seq = Number(origin.slice(colon + 1));
     const last = w.seen.get(incarnation);
     if (last !== undefined && seq <= last) return true;
+    if (last !== undefined && seq > last + 1) this.gap(w, seq - last - 1);
     w.seen.set(incarnation, seq);
     if (incarnation !== this.incarnation) return false;
     while (w.transit.length > 0) {
@@ -329,6 +349,14 @@ export class TopicPlane {
       }
     }
     return w.local.delete(seq);
+  }
+
+  private gap(w: Watched, missing: number): void {
+    this.ctx.counters.gaps += missing;
+    const now = Date.now();
+    if (now - this.lastGapLogMs < 1_000) return;
+    this.lastGapLogMs = now;
+    this.ctx.log.warn({ stream: w.key, missing, gapsTotal: this.ctx.counters.gaps }, 'messages trimmed from a stream before this node read them (the node fell behind)');
   }
 
   private discover(vhost: string, destination: string, startId: string | undefined): Promise<void> | undefined {

@@ -1,0 +1,105 @@
+// RedisBroker across a Redis outage (the private redis-server is SIGKILLed and started again, empty):
+// non-durable topic messages are delivered locally at once and kept in the outbox, then reach the
+// other node exactly once when Redis is back; whatever must be durable is refused meanwhile; queues
+// carry on once the consumer groups are re-created.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BrokerUnavailableError } from '@stompede/cluster';
+import { bodyOf, NONE, takeAndAck, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { eventually, redisUnavailable } from './redis.js';
+
+const skip = redisUnavailable() ?? (process.env['STOMPEDE_TEST_REDIS_URL'] ? 'the shared Redis of STOMPEDE_TEST_REDIS_URL cannot be killed' : undefined);
+
+const unavailable = (e: unknown): boolean => e instanceof BrokerUnavailableError;
+
+describe('RedisBroker across a Redis outage', { skip }, () => {
+  const { node, redis } = useNodes();
+
+  const redisUp = (nodes: TestNode[], up: boolean): Promise<true> =>
+    eventually(() => nodes.every((n) => n.broker.clusterStats().redisUp === up), `redisUp ${up} on ${nodes.map((n) => n.id).join(', ')}`, 5_000);
+
+  test('a publish without durable is delivered locally, kept in the outbox, and reaches the other node once after the restart', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/outage';
+    await Promise.all([a.broker.watch(VHOST, dest), b.broker.watch(VHOST, dest)]);
+    await a.broker.publish(VHOST, dest, NONE, text('before'), true);
+    await eventually(() => a.handler.count(dest, 'before') === 1 && b.handler.count(dest, 'before') === 1, 'before, on both');
+
+    await redis().kill();
+    await redisUp([a, b], false);
+
+    const sync = a.broker.publish(VHOST, dest, { names: ['k'], values: ['v'] }, text('during-1'));
+    assert.equal(sync, undefined, 'accepted at once');
+    a.broker.publish(VHOST, dest, NONE, text('during-2'));
+    assert.deepEqual(a.handler.bodies(dest), ['before', 'during-1', 'during-2'], "delivered to A's own subscribers straight away");
+    assert.equal(a.broker.clusterStats().outboxMessages, 2);
+    assert.ok(a.broker.clusterStats().outboxBytes > 0);
+    assert.deepEqual(b.handler.bodies(dest), ['before'], 'B cannot have it yet');
+
+    await redis().start();
+    await redisUp([a, b], true);
+    await eventually(() => a.broker.clusterStats().outboxMessages === 0, 'outbox flushed');
+    await a.broker.publish(VHOST, dest, NONE, text('after'), true);
+    await eventually(() => b.handler.count(dest, 'after') === 1 && a.handler.count(dest, 'after') === 1, () => `after, on both: A ${a.handler.bodies(dest)} B ${b.handler.bodies(dest)}`);
+    assert.deepEqual(b.handler.bodies(dest), ['before', 'during-1', 'during-2', 'after'], 'B: each once, in publish order');
+    assert.deepEqual(a.handler.bodies(dest), ['before', 'during-1', 'during-2', 'after'], 'A: its outage messages not again');
+    const during = b.handler.topics.find((t) => t.body === 'during-1')!;
+    assert.deepEqual([during.names, during.values], [['k'], ['v']]);
+    assert.match(during.id, /^\/topic\/outage@\d+-\d+$/, 'a stream id, from the flushed entry');
+    assert.equal(a.broker.clusterStats().outboxDropped, 0);
+  });
+
+  test('while Redis is down, durable operations reject with BrokerUnavailableError; nothing is stored', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/durable';
+    await b.broker.watch(VHOST, dest);
+    await redis().kill();
+    await redisUp([a], false);
+
+    await assert.rejects(Promise.resolve(a.broker.publish(VHOST, dest, NONE, text('receipted'), true)), unavailable, 'publish with durable');
+    await assert.rejects(Promise.resolve(a.broker.enqueue(VHOST, '/queue/q', NONE, text('x'))), unavailable, 'enqueue');
+    await assert.rejects(Promise.resolve(a.broker.enqueue(VHOST, `/reply-queue/${b.id}/s/r`, NONE, text('x'))), unavailable, 'remote reply');
+    await assert.rejects(a.broker.replay(VHOST, dest, `${dest}@1-0`), unavailable, 'replay');
+    await assert.rejects(Promise.resolve(a.broker.watch(VHOST, '/topic/new')), unavailable, 'watch (the subscription is live locally only)');
+    assert.equal(a.broker.clusterStats().outboxMessages, 0, 'the refused publish is not kept for later');
+
+    await redis().start();
+    await redisUp([a, b], true);
+    await a.broker.publish(VHOST, dest, NONE, text('fence'), true);
+    await eventually(() => b.handler.count(dest, 'fence') === 1, 'fence on B');
+    assert.deepEqual(b.handler.bodies(dest), ['fence'], 'the refused message never arrives');
+  });
+
+  test('the outbox is bounded: beyond it messages are still delivered locally, dropped for the others and counted', async () => {
+    const [a, b] = [await node('a', { outboxMessages: 2 }), await node('b')];
+    const dest = '/topic/bounded-outbox';
+    await Promise.all([a.broker.watch(VHOST, dest), b.broker.watch(VHOST, dest)]);
+    await redis().kill();
+    await redisUp([a], false);
+    for (const m of ['1', '2', '3', '4']) a.broker.publish(VHOST, dest, NONE, text(m));
+    assert.deepEqual(a.handler.bodies(dest), ['1', '2', '3', '4']);
+    assert.equal(a.broker.clusterStats().outboxMessages, 2);
+    assert.equal(a.broker.clusterStats().outboxDropped, 2);
+    await redis().start();
+    await redisUp([a, b], true);
+    await a.broker.publish(VHOST, dest, NONE, text('fence'), true);
+    await eventually(() => b.handler.count(dest, 'fence') === 1, 'fence on B');
+    assert.deepEqual(b.handler.bodies(dest), ['1', '2', 'fence']);
+    assert.deepEqual(a.handler.bodies(dest), ['1', '2', '3', '4', 'fence']);
+  });
+
+  test('queues carry on after a restart that lost everything: groups re-created, new entries consumed', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const q = '/queue/after-outage';
+    b.broker.consume(VHOST, q);
+    b.broker.want(VHOST, q, 5);
+    await a.broker.enqueue(VHOST, q, NONE, text('before'));
+    assert.deepEqual((await takeAndAck(b, q, 1)).map(bodyOf), ['before']);
+    await redis().kill();
+    await redisUp([a, b], false);
+    await redis().start();
+    await redisUp([a, b], true);
+    await a.broker.enqueue(VHOST, q, NONE, text('after'));
+    assert.deepEqual((await takeAndAck(b, q, 1)).map(bodyOf), ['after']);
+  });
+});

@@ -1,0 +1,187 @@
+// The topic plane of RedisBroker driven directly, two or three "nodes" in this process on a private
+// Redis: cross-node delivery once the watch completes, the stream id as message-id, one order on
+// every node, interest (a node without subscribers reads nothing), wildcards through the directory,
+// and replay from a destination's stream.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { NONE, range, settle, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { eventually, redisUnavailable } from './redis.js';
+
+describe('RedisBroker topics', { skip: redisUnavailable() }, () => {
+  const { node, redis, keys } = useNodes();
+
+  const streamIds = async (destination: string, vhost = VHOST): Promise<string[]> =>
+    (await redis().inspect.xrange(keys().topic(vhost, destination), '-', '+')).map(([id]) => id);
+
+  /** Publishes `bodies` from `n` without waiting, then a durable fence; resolves when the fence is stored. */
+  const publishAll = async (n: TestNode, destination: string, bodies: string[]): Promise<void> => {
+    for (const b of bodies) void n.broker.publish(VHOST, destination, NONE, text(b));
+    await n.broker.publish(VHOST, destination, NONE, text('fence'), true);
+  };
+
+  const received = (n: TestNode, destination: string, body: string, count = 1): Promise<true> =>
+    eventually(() => n.handler.count(destination, body) >= count, () => `${n.id} got ${body} on ${destination}; it has ${JSON.stringify(n.handler.bodies(destination))}`);
+
+  test('published on A, watched on B: arrives once, message-id "<destination>@<stream id>", headers and body intact', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/one';
+    await b.broker.watch(VHOST, dest);
+    const headers = { names: ['k', 'k', 'colon:ed', 'é'], values: ['1', '2', 'a\nb', '🎉'] };
+    await a.broker.publish(VHOST, dest, headers, Uint8Array.from([0, 1, 2, 255]), true);
+    await a.broker.publish(VHOST, dest, NONE, text('fence'), true);
+    await received(b, dest, 'fence');
+    const got = b.handler.topics.filter((t) => t.destination === dest);
+    assert.equal(got.length, 2, 'the message once, then the fence');
+    const ids = await streamIds(dest);
+    assert.equal(ids.length, 2);
+    assert.deepEqual(got.map((t) => t.id), ids.map((id) => `${dest}@${id}`));
+    assert.equal(got[0]!.vhost, VHOST);
+    assert.deepEqual(got[0]!.names, headers.names);
+    assert.deepEqual(got[0]!.values, headers.values);
+    assert.deepEqual([...got[0]!.bytes], [0, 1, 2, 255]);
+    assert.deepEqual(a.handler.topics, [], 'the publisher has no subscriber: nothing comes back to it');
+  });
+
+  test('a node without a matching watch reads nothing of the traffic', async () => {
+    const [a, b, c] = [await node('a'), await node('b'), await node('c')];
+    const dest = '/topic/busy';
+    await b.broker.watch(VHOST, dest);
+    await c.broker.watch(VHOST, '/topic/elsewhere');
+    await publishAll(a, dest, range(50));
+    await received(b, dest, 'fence');
+    assert.equal(b.handler.bodies(dest).length, 51);
+    assert.ok(b.broker.clusterStats().entriesRead >= 51, `B read ${b.broker.clusterStats().entriesRead}`);
+    for (const n of [a, c]) {
+      const s = n.broker.clusterStats();
+      assert.equal(s.entriesRead, 0, `${n.id} read entries`);
+      assert.equal(s.bytesRead, 0, `${n.id} read bytes`);
+      assert.deepEqual(n.handler.topics, []);
+    }
+    assert.equal(a.broker.clusterStats().published, 51);
+  });
+
+  test('messages published before the watch completed are not delivered; everything after is', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/from-now';
+    await publishAll(a, dest, ['before']);
+    await b.broker.watch(VHOST, dest);
+    await publishAll(a, dest, ['after']);
+    await received(b, dest, 'fence');
+    assert.deepEqual(b.handler.bodies(dest), ['after', 'fence']);
+  });
+
+  test('every node, the publishers included, delivers in stream order with the same ids', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/order';
+    await Promise.all([a.broker.watch(VHOST, dest), b.broker.watch(VHOST, dest)]);
+    for (let i = 0; i < 30; i++) void (i % 2 === 0 ? a : b).broker.publish(VHOST, dest, NONE, text(`m${i}`));
+    await a.broker.publish(VHOST, dest, NONE, text('fence'), true);
+    await Promise.all([received(a, dest, 'fence'), received(b, dest, 'fence')]);
+    const ids = (await streamIds(dest)).map((id) => `${dest}@${id}`);
+    assert.equal(ids.length, 31);
+    for (const n of [a, b]) {
+      const got = n.handler.topics.filter((t) => t.destination === dest);
+      assert.deepEqual(got.map((t) => t.id), ids, `${n.id}: the stream's order and ids`);
+    }
+    const order = (n: TestNode, from: string): string[] => n.handler.bodies(dest).filter((x) => Number(x.slice(1)) % 2 === (from === 'a' ? 0 : 1));
+    assert.deepEqual(order(b, 'a'), range(15).map((_, i) => `m${2 * i}`), "A's publish order");
+    assert.deepEqual(order(a, 'b'), range(15).map((_, i) => `m${2 * i + 1}`), "B's publish order");
+  });
+
+  test('vhosts are separate: a watch in one vhost gets nothing published in another', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/v';
+    await b.broker.watch('tenant-1', dest);
+    await a.broker.publish('tenant-2', dest, NONE, text('other'), true);
+    await a.broker.publish('tenant-1', dest, NONE, text('mine'), true);
+    await received(b, dest, 'mine');
+    assert.deepEqual(b.handler.topics.map((t) => `${t.vhost} ${t.body}`), ['tenant-1 mine']);
+  });
+
+  test('unwatch stops delivery (and the reads); a destination the handler is still interested in stays read', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const gone = '/topic/gone';
+    // A fence destination read by the same reader (same partition) as `gone`.
+    const fence = range(100, '/topic/fence-').find((d) => keys().partitionOf(VHOST, d) === keys().partitionOf(VHOST, gone))!;
+    const kept = '/topic/kept';
+    await Promise.all([b.broker.watch(VHOST, gone), b.broker.watch(VHOST, fence), b.broker.watch(VHOST, kept)]);
+    b.handler.interests.add(kept); // e.g. a wildcard subscription still matches it
+    assert.equal(b.broker.clusterStats().watchedStreams, 3);
+    b.broker.unwatch(VHOST, gone);
+    b.broker.unwatch(VHOST, kept);
+    assert.equal(b.broker.clusterStats().watchedStreams, 2);
+    await a.broker.publish(VHOST, gone, NONE, text('x'), true);
+    await a.broker.publish(VHOST, kept, NONE, text('y'), true);
+    await a.broker.publish(VHOST, fence, NONE, text('fence'), true);
+    await Promise.all([received(b, fence, 'fence'), received(b, kept, 'y')]);
+    assert.deepEqual(b.handler.bodies(gone), []);
+  });
+
+  test('wildcards: destinations matching a local subscription are found, known ones and new ones, first message included', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const W = 'wild'; // a vhost of its own: the directory is per vhost and outlives the tests
+    await a.broker.publish(W, '/topic/w.old', NONE, text('before the watch'), true);
+    b.handler.interests.add('/topic/w.');
+    await b.broker.watch(W, '/topic/w.*', true);
+    assert.equal(b.broker.clusterStats().watchedStreams, 1, 'the known destination is read');
+    await a.broker.publish(W, '/topic/w.old', NONE, text('old'), true);
+    await a.broker.publish(W, '/topic/w.new', NONE, text('first'), true); // announced now
+    await a.broker.publish(W, '/topic/other', NONE, text('unmatched'), true);
+    await received(b, '/topic/w.old', 'old');
+    await received(b, '/topic/w.new', 'first');
+    assert.deepEqual(b.handler.bodies('/topic/w.old'), ['old']);
+    await settle(50);
+    assert.deepEqual(b.handler.bodies('/topic/other'), []);
+    assert.equal(b.broker.clusterStats().watchedStreams, 2);
+    // The directory knows every destination ever published to.
+    const known = await redis().inspect.smembers(keys().directory(W).known);
+    assert.deepEqual(known.sort(), ['/topic/other', '/topic/w.new', '/topic/w.old']);
+  });
+
+  test('replay: the history after an id, oldest first, in pages, without a gap', async () => {
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/replay';
+    const bodies = range(25); // readCount is 10: three pages
+    for (const x of bodies) void a.broker.publish(VHOST, dest, NONE, text(x));
+    await a.broker.publish(VHOST, dest, NONE, text('last'), true);
+    const ids = (await streamIds(dest)).map((id) => `${dest}@${id}`);
+    assert.equal(ids.length, 26);
+    const r = await b.broker.replay(VHOST, dest, ids[0]!);
+    assert.equal(r.gap, false);
+    assert.deepEqual(r.messages.map((m) => m.id), ids.slice(1));
+    assert.deepEqual(r.messages.map((m) => Buffer.from(m.body).toString()), [...bodies.slice(1), 'last']);
+    assert.ok(r.messages.every((m) => m.destination === dest));
+    assert.deepEqual(await b.broker.replay(VHOST, dest, ids[25]!), { messages: [], gap: false }, 'after the newest: nothing');
+    const mid = await b.broker.replay(VHOST, dest, ids[9]!);
+    assert.deepEqual(mid.messages.map((m) => m.id), ids.slice(10), 'starting at a page boundary');
+  });
+
+  test('replay: a gap once the history is trimmed past the id', async () => {
+    const a = await node('a');
+    const dest = '/topic/short.t'; // 3 messages of history (the stream keeps about max(3, readCount))
+    // MAXLEN ~ trims whole stream nodes (100 entries by default), so publish well past one.
+    const bodies = range(250);
+    for (const x of bodies) void a.broker.publish(VHOST, dest, NONE, text(x));
+    await a.broker.publish(VHOST, dest, NONE, text('last'), true);
+    const ids = (await streamIds(dest)).map((id) => `${dest}@${id}`);
+    assert.ok(ids.length < 251, `the stream was trimmed (${ids.length} left)`);
+    // Resuming after the very first message published: it and what followed were trimmed.
+    const r = await a.broker.replay(VHOST, dest, `${dest}@1-0`);
+    assert.equal(r.gap, true);
+    assert.deepEqual(r.messages.map((m) => m.id), ids, 'what is left, all of it');
+    assert.deepEqual(r.messages.map((m) => Buffer.from(m.body).toString()), [...bodies, 'last'].slice(-ids.length));
+    const recent = await a.broker.replay(VHOST, dest, ids.at(-2)!);
+    assert.equal(recent.gap, false, 'resuming inside what is kept');
+    assert.deepEqual(recent.messages.map((m) => m.id), [ids.at(-1)]);
+  });
+
+  test('replay: another destination\'s id, an id that does not parse, or a stream that is gone mean a gap', async () => {
+    const a = await node('a');
+    const dest = '/topic/gaps';
+    await a.broker.publish(VHOST, dest, NONE, text('x'), true);
+    const [id] = await streamIds(dest);
+    assert.deepEqual(await a.broker.replay(VHOST, dest, `/topic/elsewhere@${id}`), { messages: [], gap: true });
+    assert.deepEqual(await a.broker.replay(VHOST, dest, 'not-an-id'), { messages: [], gap: true });
+    assert.deepEqual(await a.broker.replay(VHOST, '/topic/never', `/topic/never@${id}`), { messages: [], gap: true });
+  });
+});
