@@ -12,12 +12,15 @@
 //   idle      K idle STOMP connections: broker RSS per connection
 //   syscalls  the broker's send syscalls per published SEND (perf stat tracepoints, or strace -c),
 //             at a fixed rate and (full runs) at max rate
+//   cluster   bench/cluster.mjs: nodes sharing a private redis-server: cross-node vs same-node vs
+//             embedded throughput, the Redis hop's latency, Redis commands per message (1-3 nodes)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchCluster, clusterPreflight, clusterSummary } from './cluster.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT); // every recorded command is relative to the repository root
@@ -29,7 +32,7 @@ const PARSER = 'bench/parser.mjs';
 const STRACE = fs.existsSync('/usr/bin/strace') ? '/usr/bin/strace' : 'strace';
 // --seccomp-bpf (strace >= 5.3) stops the tracee only on the traced syscalls, not on epoll_wait/recv.
 let STRACE_EXTRA = [];
-const ALL = ['parser', 'fanout', 'fixed', 'idle', 'syscalls'];
+const ALL = ['parser', 'fanout', 'fixed', 'idle', 'syscalls', 'cluster'];
 
 const CONTENDERS = {
   stompede: { label: 'Stompede (default: native uWS publish + end-of-turn coalescing)', env: {} },
@@ -58,7 +61,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --syscall-subs N --syscall-rate R --syscall-seconds S   (default 50 / 2000 / 5; --quick 50 / 2000 / 2)
   --syscall-tool auto|perf|strace   syscall counter (default auto: perf if its syscall
                         tracepoints work, else strace -c)
-  --broker-core C --load-core C       (default 0 / 1)
+  --cluster-subs N      cluster throughput: subscribers (default 100; --quick 20)
+  --cluster-rates LIST  cluster latency and Redis-command runs: msgs/s (default 1000,10000; --quick 1000)
+  --broker-core C --load-core C       (default 0 / 1; the cluster section pins Redis with the broker)
   --pause S             pause between runs (default 2; --quick 0.5)
   --out DIR             results directory (default bench/results)
 `;
@@ -67,7 +72,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 function parseArgs(argv) {
   const o = { quick: false, only: [...ALL], rounds: null, subs: null, warmup: null, duration: null, drain: null, fixedRate: 'auto',
     conns: null, hold: null, client: 'raw', procs: 0, syscallSubs: null, syscallRate: null, syscallSeconds: null, syscallTool: 'auto',
-    brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null };
+    brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null, clusterSubs: null, clusterRates: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`); return argv[++i]; };
@@ -91,6 +96,8 @@ function parseArgs(argv) {
       case '--syscall-rate': o.syscallRate = num(); break;
       case '--syscall-seconds': o.syscallSeconds = num(); break;
       case '--syscall-tool': o.syscallTool = val(); if (!['auto', 'perf', 'strace'].includes(o.syscallTool)) throw new UsageError('--syscall-tool is auto, perf or strace'); break;
+      case '--cluster-subs': o.clusterSubs = Math.max(1, Math.round(num())); break;
+      case '--cluster-rates': o.clusterRates = val().split(',').map(Number); if (!o.clusterRates.length || o.clusterRates.some((x) => !(x > 0))) throw new UsageError('--cluster-rates needs positive msgs/s, comma-separated'); break;
       case '--broker-core': o.brokerCore = Math.round(num()); break;
       case '--load-core': o.loadCore = Math.round(num()); break;
       case '--pause': o.pause = num(); break;
@@ -118,6 +125,8 @@ function parseArgs(argv) {
   o.syscallRate ??= 2000;
   o.syscallSeconds ??= q ? 2 : 5;
   o.pause ??= q ? 0.5 : 2;
+  o.clusterSubs ??= q ? 20 : 100;
+  o.clusterRates ??= q ? [1000] : [1000, 10000];
   return o;
 }
 class UsageError extends Error {}
@@ -624,6 +633,10 @@ function summary(o, machine) {
       (tool === 'strace' ? 'strace stops the broker on every traced syscall: the broker falls behind, batches grow and latencies are not comparable with the tables above.' : 'perf counts kernel tracepoints without stopping the broker.'), '');
   }
 
+  const cl = clusterSummary(o, records, { fmt, cell, median, nums, brokerFlags });
+  L.push(...cl.lines);
+  flags.push(...cl.flags);
+
   if (flags.length) L.push('## Warnings', '', ...flags.map((f) => `- ${f}`), '');
 
   // commands of round 1
@@ -669,6 +682,10 @@ async function main() {
       o.only = o.only.filter((x) => x !== 'syscalls');
     } else log(`syscalls: counting with ${SYSCALL_TOOL}`);
   }
+  if (o.only.includes('cluster') && clusterPreflight()) {
+    log(`WARNING: ${clusterPreflight()}: skipping cluster`);
+    o.only = o.only.filter((x) => x !== 'cluster');
+  }
   fs.mkdirSync(o.out, { recursive: true });
   const stamp = new Date(T0).toISOString().replace(/[:.]/g, '-');
   OUT_FILE = path.join(o.out, `${stamp}${o.quick ? '-quick' : ''}.jsonl`);
@@ -678,7 +695,8 @@ async function main() {
   if (machine.loadavg_at_start[0] > 0.5) log(`WARNING: load average ${machine.loadavg_at_start[0]}: the machine is busy, results will be noisy`);
   log(`results -> ${OUT_FILE}`);
 
-  const steps = { parser: benchParser, fanout: benchFanout, fixed: benchFixed, idle: benchIdle, syscalls: benchSyscalls };
+  const clusterHelpers = { start, stop, stopBroker, waitFor, freePort, canConnect, httpOk, runLoad, record, log, sleep, fmt, BROKER_MAIN };
+  const steps = { parser: benchParser, fanout: benchFanout, fixed: benchFixed, idle: benchIdle, syscalls: benchSyscalls, cluster: (x) => benchCluster(x, clusterHelpers) };
   let failures = 0;
   for (const name of ALL) {
     if (!o.only.includes(name)) continue;

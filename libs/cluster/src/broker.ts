@@ -111,7 +111,10 @@ export class QueueFullError extends Error {
 }
 
 export interface QueueLimits {
-  /** Most entries one queue holds (waiting, not counting those out for delivery). */
+  /**
+   * Most entries one queue holds: waiting ones (memory broker), or waiting plus delivered-not-acked
+   * ones (Redis broker: the stream's length, since unacked entries stay in it until the ACK).
+   */
   readonly maxQueueMessages: number;
   /** Most body and header bytes one queue holds. */
   readonly maxQueueBytes: number;

@@ -12,15 +12,18 @@ export function formatMessageId(destination: string, pos: StreamPosition): strin
   return `${destination}@${pos.ms}-${pos.seq}`;
 }
 
+const POSITION = /^(0|[1-9]\d{0,15})-(0|[1-9]\d{0,15})$/;
+
 /** Splits a message id into destination and stream position; null if it is not one of ours. */
 export function parseMessageId(id: string): { destination: string; position: StreamPosition } | null {
   const at = id.lastIndexOf('@');
   if (at < 0) return null;
-  const dash = id.indexOf('-', at);
-  if (dash < 0) return null;
-  const ms = Number(id.slice(at + 1, dash));
-  const seq = Number(id.slice(dash + 1));
-  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq) || ms < 0 || seq < 0) return null;
+  // Only what formatMessageId writes: decimal digits without leading zeros.
+  const m = POSITION.exec(id.slice(at + 1));
+  if (m === null) return null;
+  const ms = Number(m[1]);
+  const seq = Number(m[2]);
+  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq)) return null;
   return { destination: id.slice(0, at), position: { ms, seq } };
 }
 

@@ -36,7 +36,7 @@ export class Message {
 
   retain(): this {
     if (!this.owned) {
-      this.body = this.body.slice();
+      this.body = copyBytes(this.body);
       this.owned = true;
     }
     return this;
@@ -61,4 +61,12 @@ export function entrySize(headers: UserHeaders, body: Uint8Array): number {
   let size = body.length;
   for (let i = 0; i < headers.names.length; i++) size += headers.names[i]!.length + headers.values[i]!.length + 2;
   return size;
+}
+
+/**
+ * An owned copy of `bytes`. Not `bytes.slice()`: on a Node Buffer (TCP frames are views into one)
+ * that is a view again, which would keep the transport's whole chunk alive.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
 }

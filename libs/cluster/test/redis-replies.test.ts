@@ -3,10 +3,10 @@
 // or for a reply queue its owner no longer has, is counted as unroutable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bodyOf, NONE, takeNext, text, useNodes, VHOST } from './nodes.js';
+import { bodyOf, NONE, REDIS_SUITE, takeNext, text, useNodes, VHOST } from './nodes.js';
 import { eventually, redisUnavailable } from './redis.js';
 
-describe('RedisBroker reply queues', { skip: redisUnavailable() }, () => {
+describe('RedisBroker reply queues', { ...REDIS_SUITE, skip: redisUnavailable() }, () => {
   const { node, redis, keys } = useNodes();
 
   test("a reply enqueued on A reaches B's reply queue through B's inbox", async () => {

@@ -4,10 +4,11 @@
 // and replay from a destination's stream.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NONE, range, settle, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { NONE, range, REDIS_SUITE, settle, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { encodeEntry } from '../src/redis/codec.js';
 import { eventually, redisUnavailable } from './redis.js';
 
-describe('RedisBroker topics', { skip: redisUnavailable() }, () => {
+describe('RedisBroker topics', { ...REDIS_SUITE, skip: redisUnavailable() }, () => {
   const { node, redis, keys } = useNodes();
 
   const streamIds = async (destination: string, vhost = VHOST): Promise<string[]> =>
@@ -156,23 +157,49 @@ describe('RedisBroker topics', { skip: redisUnavailable() }, () => {
     assert.deepEqual(mid.messages.map((m) => m.id), ids.slice(10), 'starting at a page boundary');
   });
 
-  test('replay: a gap once the history is trimmed past the id', async () => {
+  test('replay returns at most the configured history: older missed messages make it a gap', async () => {
     const a = await node('a');
-    const dest = '/topic/short.t'; // 3 messages of history (the stream keeps about max(3, readCount))
-    // MAXLEN ~ trims whole stream nodes (100 entries by default), so publish well past one.
-    const bodies = range(250);
-    for (const x of bodies) void a.broker.publish(VHOST, dest, NONE, text(x));
+    const dest = '/topic/short.cap'; // 3 messages of history; the stream itself keeps 10 reads' worth
+    for (const x of range(8)) void a.broker.publish(VHOST, dest, NONE, text(x));
     await a.broker.publish(VHOST, dest, NONE, text('last'), true);
     const ids = (await streamIds(dest)).map((id) => `${dest}@${id}`);
-    assert.ok(ids.length < 251, `the stream was trimmed (${ids.length} left)`);
-    // Resuming after the very first message published: it and what followed were trimmed.
+    assert.equal(ids.length, 9, 'nothing trimmed from the stream');
+    const bodies = (r: { messages: readonly { body: Uint8Array }[] }): string[] => r.messages.map((m) => Buffer.from(m.body).toString());
+    const long = await a.broker.replay(VHOST, dest, ids[0]!);
+    assert.deepEqual(bodies(long), ['m6', 'm7', 'last'], 'the newest three');
+    assert.equal(long.gap, true, 'five missed ones are not returned');
+    const exact = await a.broker.replay(VHOST, dest, ids[5]!);
+    assert.deepEqual(bodies(exact), ['m6', 'm7', 'last']);
+    assert.equal(exact.gap, false, 'exactly the history: nothing missing');
+    const recent = await a.broker.replay(VHOST, dest, ids[7]!);
+    assert.deepEqual(bodies(recent), ['last']);
+    assert.equal(recent.gap, false);
+  });
+
+  test('replay: trimmed streams keep the newest; a gap when the stream no longer reaches back to the id', async () => {
+    const a = await node('a');
+    const dest = '/topic/short.trimmed';
+    // MAXLEN ~ 100 (10 reads of 10) trims whole stream nodes of 100 entries: publish well past two.
+    for (const x of range(300)) void a.broker.publish(VHOST, dest, NONE, text(x));
+    await a.broker.publish(VHOST, dest, NONE, text('last'), true);
+    const ids = (await streamIds(dest)).map((id) => `${dest}@${id}`);
+    assert.ok(ids.length < 301 && ids.length >= 100, `the stream was trimmed to about 100 (${ids.length} left)`);
     const r = await a.broker.replay(VHOST, dest, `${dest}@1-0`);
     assert.equal(r.gap, true);
-    assert.deepEqual(r.messages.map((m) => m.id), ids, 'what is left, all of it');
-    assert.deepEqual(r.messages.map((m) => Buffer.from(m.body).toString()), [...bodies, 'last'].slice(-ids.length));
-    const recent = await a.broker.replay(VHOST, dest, ids.at(-2)!);
-    assert.equal(recent.gap, false, 'resuming inside what is kept');
-    assert.deepEqual(recent.messages.map((m) => m.id), [ids.at(-1)]);
+    assert.deepEqual(r.messages.map((m) => m.id), ids.slice(-3));
+
+    // A stream that lost its entries (a Redis restart without persistence, here a DEL): what it has
+    // now comes back, all of it, with a gap, though it is less than the history.
+    const lost = '/topic/lost';
+    await publishAll(a, lost, ['old-1', 'old-2']);
+    const [oldId] = (await streamIds(lost)).map((id) => `${lost}@${id}`);
+    await redis().inspect.del(keys().topic(VHOST, lost));
+    await publishAll(a, lost, ['new-1']);
+    const after = await a.broker.replay(VHOST, lost, oldId!);
+    assert.deepEqual(after.messages.map((m) => Buffer.from(m.body).toString()), ['new-1', 'fence']);
+    assert.equal(after.gap, true);
+    const [newId] = (await streamIds(lost)).map((id) => `${lost}@${id}`);
+    assert.deepEqual(await a.broker.replay(VHOST, lost, newId!).then((x) => x.gap), false);
   });
 
   test('replay: another destination\'s id, an id that does not parse, or a stream that is gone mean a gap', async () => {
@@ -183,5 +210,39 @@ describe('RedisBroker topics', { skip: redisUnavailable() }, () => {
     assert.deepEqual(await a.broker.replay(VHOST, dest, `/topic/elsewhere@${id}`), { messages: [], gap: true });
     assert.deepEqual(await a.broker.replay(VHOST, dest, 'not-an-id'), { messages: [], gap: true });
     assert.deepEqual(await a.broker.replay(VHOST, '/topic/never', `/topic/never@${id}`), { messages: [], gap: true });
+  });
+
+  /** Stream fields of an entry as a publishing node writes them, with origin "<incarnation>:<seq>". */
+  const entry = (incarnation: string, seq: number): (string | Buffer)[] => ['d', encodeEntry(NONE, text(`s${seq}`)), 'o', `${incarnation}:${seq}`];
+
+  test('an entry stored twice with the same origin (an XADD retried from the outbox) is delivered once', async () => {
+    const b = await node('b');
+    const dest = '/topic/dedupe';
+    await b.broker.watch(VHOST, dest);
+    const key = keys().topic(VHOST, dest);
+    for (const seq of [1, 2, 2, 1, 3]) await redis().inspect.xadd(key, '*', ...entry('feed', seq));
+    await eventually(() => b.handler.count(dest, 's3') === 1, 's3 on B');
+    assert.deepEqual(b.handler.bodies(dest), ['s1', 's2', 's3']);
+    assert.equal(b.broker.clusterStats().gaps, 0);
+  });
+
+  test('a node that falls further behind than the stream keeps counts what was trimmed as gaps', async () => {
+    const b = await node('b');
+    const dest = '/topic/lag';
+    await b.broker.watch(VHOST, dest);
+    const key = keys().topic(VHOST, dest);
+    await redis().inspect.xadd(key, '*', ...entry('feed', 1));
+    await eventually(() => b.handler.count(dest, 's1') === 1, 's1 on B');
+    // 299 more in one MULTI: Redis serves B's blocked read only after all of them, and the trimming
+    // they cause, so B finds its position gone.
+    const m = redis().inspect.multi();
+    for (let seq = 2; seq <= 300; seq++) m.xadd(key, 'MAXLEN', '~', 100, '*', ...entry('feed', seq));
+    await m.exec();
+    await eventually(() => b.handler.count(dest, 's300') === 1, 's300 on B');
+    const got = b.handler.bodies(dest).slice(1);
+    const { gaps } = b.broker.clusterStats();
+    assert.ok(gaps > 0, 'entries were trimmed before B read them');
+    assert.equal(gaps + got.length, 299, `every entry is either delivered (${got.length}) or counted (${gaps})`);
+    assert.deepEqual(got, range(got.length, 's').map((_, i) => `s${301 - got.length + i}`), 'what B got is the newest, in order');
   });
 });

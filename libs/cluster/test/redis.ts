@@ -36,6 +36,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port; resolves when PING answers. */
   start(): Promise<void>;
+  /** Whether the server runs (always true for the shared one). */
+  running(): boolean;
   cleanup(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startRedis(): Promise<TestRedis> {
       inspect,
       kill: () => Promise.reject(new Error(cannot)),
       start: () => Promise.reject(new Error(cannot)),
+      running: () => true,
       async cleanup() {
         let cursor = '0';
         do {
@@ -94,6 +97,11 @@ export async function startRedis(): Promise<TestRedis> {
     c.kill('SIGKILL');
     await exited;
   };
+  // A test process that ends early (a failure, a timeout) must not leave the server behind.
+  const killOnExit = (): void => {
+    if (running()) child!.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   await start();
   const url = `redis://127.0.0.1:${port}`;
   const inspect = new Redis(url, { lazyConnect: true, retryStrategy: (n) => Math.min(20 * n, 200) });
@@ -106,9 +114,11 @@ export async function startRedis(): Promise<TestRedis> {
     inspect,
     kill,
     start,
+    running,
     async cleanup() {
       inspect.disconnect();
       await kill();
+      process.off('exit', killOnExit);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@
 // transaction are checked when received, copied (the parser's frame is only lent) and handed back
 // on COMMIT, to be applied in their original order; ABORT and a lost connection discard them
 // (invariant A4). Created with the connection's first transactional frame.
+import { copyBytes } from '@stompede/cluster';
 import { Headers, type Frame } from '@stompede/stomp';
 import type { SessionConfig } from './config.js';
 import { checkedDestination, Refusal, required } from './refusal.js';
@@ -50,7 +51,7 @@ export class Transactions {
     if (frame.command === 'SEND') checkedDestination(required(frame.headers, 'destination', 'SEND'), 'send', this.config);
     const headers = new Headers();
     for (const [k, v] of frame.headers.entries()) if (k !== 'transaction' && k !== 'receipt') headers.add(k, v);
-    frames.push({ command: frame.command, headers, body: frame.body.slice() });
+    frames.push({ command: frame.command, headers, body: copyBytes(frame.body) });
   }
 
   private close(h: Headers, command: string): TransactionFrame[] {

@@ -26,7 +26,10 @@ export function decodeEntry(data: Buffer): { headers: UserHeaders; body: Uint8Ar
   const body = data.subarray(4 + headBytes);
   if (headBytes === 0) return { headers: { names: [], values: [] }, body };
   const parsed: unknown = JSON.parse(data.toString('utf8', 4, 4 + headBytes));
-  if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[0]) || !Array.isArray(parsed[1])) {
+  if (
+    !Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[0]) || !Array.isArray(parsed[1])
+    || parsed[0].length !== parsed[1].length || !parsed[0].every(isString) || !parsed[1].every(isString)
+  ) {
     throw new Error('stream entry headers malformed');
   }
   return { headers: { names: parsed[0] as string[], values: parsed[1] as string[] }, body };
@@ -36,4 +39,8 @@ export function decodeEntry(data: Buffer): { headers: UserHeaders; body: Uint8Ar
 export function field(fields: readonly Buffer[], name: string): Buffer | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.length === name.length && fields[i]!.toString() === name) return fields[i + 1];
   return undefined;
+}
+
+function isString(x: unknown): x is string {
+  return typeof x === 'string';
 }

@@ -18,12 +18,12 @@ export class KeySpace {
 
   /** The stream of a topic destination. */
   topic(vhost: string, destination: string): string {
-    return `${this.prefix}:t:${this.tag(this.partitionOf(vhost, destination))}:${vhost}:${destination}`;
+    return `${this.prefix}:t:${this.tag(this.partitionOf(vhost, destination))}:${escapeVhost(vhost)}:${destination}`;
   }
 
   /** The stream of a queue, read through the consumer group `GROUP`. */
   queue(vhost: string, queue: string): string {
-    return `${this.prefix}:q:${this.tag(this.partitionOf(vhost, queue))}:${vhost}:${queue}`;
+    return `${this.prefix}:q:${this.tag(this.partitionOf(vhost, queue))}:${escapeVhost(vhost)}:${queue}`;
   }
 
   /** Bytes held by a queue (for maxQueueBytes); same slot as its stream. */
@@ -47,7 +47,7 @@ export class KeySpace {
   /** Every destination ever published to in `vhost` (a SET), and the stream announcing new ones. */
   directory(vhost: string): { known: string; announced: string } {
     const tag = `{${this.prefix}.dir}`;
-    return { known: `${this.prefix}:dir:${tag}:${vhost}`, announced: `${this.prefix}:dirlog:${tag}:${vhost}` };
+    return { known: `${this.prefix}:dir:${tag}:${escapeVhost(vhost)}`, announced: `${this.prefix}:dirlog:${tag}:${escapeVhost(vhost)}` };
   }
 
   /** The node registry: a HASH of node snapshots and a stream of interest changes. */
@@ -72,4 +72,9 @@ function fnv1a(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** Vhost names may contain ':', which separates a key's parts: escaped, so no two keys spell the same. */
+function escapeVhost(vhost: string): string {
+  return vhost.replaceAll('%', '%25').replaceAll(':', '%3A');
 }

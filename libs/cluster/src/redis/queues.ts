@@ -201,7 +201,10 @@ export class QueuePlane {
     const o = this.ctx.o;
     const reply = (await cmdBuffer(this.ctx.commands, 'XAUTOCLAIM', [s.key, GROUP, o.nodeId, o.claimIdleMs, s.claimCursor, 'COUNT', count])) as [Buffer, (StreamEntry | null)[], Buffer[]?];
     s.claimCursor = str(reply[0]);
-    const entries = reply[1].filter((e): e is StreamEntry => e !== null && e[1] !== null);
+    // Entries this node holds itself (its renewals fell behind, e.g. a long stall) are left alone:
+    // they are out for delivery here already.
+    const mine = reply[1].length === 0 ? undefined : new Set([...s.held.keys(), ...[...s.buffer].map((e) => streamIdOf(e.message.id))]);
+    const entries = reply[1].filter((e): e is StreamEntry => e !== null && e[1] !== null && !mine!.has(e[0].toString()));
     if (entries.length === 0) return;
     const first = entries[0]![0].toString();
     const last = entries[entries.length - 1]![0].toString();

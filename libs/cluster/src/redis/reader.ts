@@ -5,6 +5,9 @@
 // with it at once instead of at the next timeout.
 import { cmdBuffer, type Conn } from './connection.js';
 
+/** Longest close() waits for a read in flight. */
+const CLOSE_WAIT_MS = 1_000;
+
 export type StreamEntry = [id: Buffer, fields: Buffer[]];
 
 export interface ReadTarget {
@@ -85,11 +88,17 @@ export class StreamReader {
     }
   }
 
+  /**
+   * Stops the loop. A read in flight on a connection that is reconnecting may never settle (ioredis
+   * holds it for a resend), so the wait for the loop is bounded.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.poke();
     this.o.conn.disconnect();
-    await this.done;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   private async loop(): Promise<void> {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { BrokerUnavailableError, historyLength, type Completion } from '../broker.js';
 import { Deque } from '../deque.js';
-import { Message, type UserHeaders } from '../message.js';
+import { copyBytes, Message, type UserHeaders } from '../message.js';
 import { formatMessageId, PositionClock } from '../message-id.js';
 import { decodeEntry, encodeEntry, field, ORIGIN_FIELD } from './codec.js';
 import { cmdBuffer } from './connection.js';
@@ -92,7 +92,7 @@ export class TopicPlane {
     if (this.flushing !== undefined) {
       // The outbox goes out first, so the stream keeps the order in which this node published.
       if (!durable) return this.offline(vhost, destination, key, maxlen, headers, body, false);
-      const copy = { headers, body: body.slice() };
+      const copy = { headers, body: copyBytes(body) };
       return this.flushing.then(() => this.publish(vhost, destination, copy.headers, copy.body, true));
     }
     const payload = encodeEntry(headers, body);
@@ -131,7 +131,7 @@ export class TopicPlane {
     // way back from the stream): when it comes back from the stream, it is skipped.
     const w = this.watched.get(key);
     const alreadyDelivered = w !== undefined && this.deliverTransit(w, vhost, seq);
-    w?.local.add(seq);
+    if (w !== undefined) remember(w.local, seq);
     const payload = encodeEntry(headers, body);
     if (!this.outbox.push({ key, maxlen, payload, origin: `${this.incarnation}:${seq}` })) {
       this.ctx.counters.outboxDropped++;
@@ -158,7 +158,7 @@ export class TopicPlane {
         break;
       }
       found ||= t.seq === seq;
-      w.local.add(t.seq);
+      remember(w.local, t.seq);
       const { headers, body } = decodeEntry(t.payload);
       this.ctx.handler?.onTopicMessage(vhost, new Message(w.destination, formatMessageId(w.destination, this.clock.next()), headers, body, true));
     }
@@ -338,7 +338,13 @@ export class TopicPlane {
     const seq = Number(origin.slice(colon + 1));
     const last = w.seen.get(incarnation);
     if (last !== undefined && seq <= last) return true;
-    if (last !== undefined && seq > last + 1) this.gap(w, seq - last - 1);
+    if (last !== undefined && seq > last + 1) {
+      // This node's own messages that never reached the stream (dropped from a full outbox) were
+      // delivered here: not a gap for this node.
+      let missing = seq - last - 1;
+      if (incarnation === this.incarnation) for (let k = last + 1; k < seq; k++) if (w.local.delete(k)) missing--;
+      if (missing > 0) this.gap(w, missing);
+    }
     w.seen.set(incarnation, seq);
     if (incarnation !== this.incarnation) return false;
     while (w.transit.length > 0) {
@@ -364,4 +370,10 @@ export class TopicPlane {
     if (!(this.ctx.handler?.interested?.(vhost, destination) ?? false)) return undefined;
     return this.attach(vhost, destination, false, startId);
   }
+}
+
+/** Adds to a bounded set of own seqs delivered here (the oldest go first: a Set keeps insertion order). */
+function remember(local: Set<number>, seq: number): void {
+  local.add(seq);
+  if (local.size > MAX_TRANSIT) local.delete(local.values().next().value!);
 }
