@@ -37,8 +37,15 @@ export function decodeEntry(data: Buffer): { headers: UserHeaders; body: Uint8Ar
 
 /** The fields of an entry as XREAD returns them ([name, value, name, value, ...]). */
 export function field(fields: readonly Buffer[], name: string): Buffer | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.length === name.length && fields[i]!.toString() === name) return fields[i + 1];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (sameName(fields[i]!, name)) return fields[i + 1];
   return undefined;
+}
+
+/** Compares bytes, not strings: runs for every field of every entry read, and names are ASCII. */
+function sameName(bytes: Buffer, name: string): boolean {
+  if (bytes.length !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (bytes[i] !== name.charCodeAt(i)) return false;
+  return true;
 }
 
 function isString(x: unknown): x is string {

@@ -54,23 +54,24 @@ export function str(x: unknown): string {
 }
 
 type Args = readonly (string | number | Buffer)[];
-type Method = (...args: Args) => Promise<unknown>;
+type Methods = Record<string, ((...args: Args) => Promise<unknown>) | undefined>;
 
 /**
  * Sends a command through its named ioredis method (`xadd`, `xreadgroup`, ...): only those take
  * part in auto-pipelining (the generic `call` does not survive it in ioredis 6).
  */
 export function cmd(conn: Conn, name: string, args: Args): Promise<unknown> {
-  return method(conn, name.toLowerCase())(...args);
+  return invoke(conn, name.toLowerCase(), args);
 }
 
 /** As `cmd`, with bulk replies as Buffers (bodies stay bytes, no UTF-8 round trip). */
 export function cmdBuffer(conn: Conn, name: string, args: Args): Promise<unknown> {
-  return method(conn, name.toLowerCase() + 'Buffer')(...args);
+  return invoke(conn, name.toLowerCase() + 'Buffer', args);
 }
 
-function method(conn: Conn, name: string): Method {
-  const m = (conn as unknown as Record<string, Method | undefined>)[name];
-  if (typeof m !== 'function') throw new Error(`ioredis has no method ${name}`);
-  return m.bind(conn);
+function invoke(conn: Conn, method: string, args: Args): Promise<unknown> {
+  const methods = conn as unknown as Methods;
+  if (typeof methods[method] !== 'function') throw new Error(`ioredis has no method ${method}`);
+  // Called as a method, so `this` is the connection without binding a function per command.
+  return methods[method]!(...args);
 }
