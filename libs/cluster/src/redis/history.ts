@@ -4,7 +4,7 @@
 // most the configured number of messages, so the setting means what it says.
 import { BrokerUnavailableError, historyLength, type Replay } from '../broker.js';
 import { Message } from '../message.js';
-import { parseMessageId, type StreamPosition } from '../message-id.js';
+import { comparePositions, parseMessageId, type StreamPosition } from '../message-id.js';
 import { decodeEntry, field } from './codec.js';
 import { cmdBuffer } from './connection.js';
 import type { RedisContext } from './context.js';
@@ -46,5 +46,5 @@ async function trimmedPast(ctx: RedisContext, key: string, position: StreamPosit
   if (first.length === 0) return true;
   const head = parseMessageId('@' + first[0]![0].toString());
   if (head === null) return true;
-  return head.position.ms > position.ms || (head.position.ms === position.ms && head.position.seq > position.seq);
+  return comparePositions(head.position, position) > 0;
 }

@@ -10,6 +10,7 @@
 import { BrokerUnavailableError, QueueFullError, type Completion } from '../broker.js';
 import { Deque } from '../deque.js';
 import { entrySize, Message, type QueuedMessage, type UserHeaders } from '../message.js';
+import { comparePositions, parseMessageId } from '../message-id.js';
 import { decodeEntry, encodeEntry, field } from './codec.js';
 import { cmd, cmdBuffer, str } from './connection.js';
 import { GROUP, streamIdOf, type RedisContext } from './context.js';
@@ -328,15 +329,9 @@ export class QueuePlane {
       this.release(key, orphans);
       return;
     }
-    const merged = [...s.buffer, ...orphans].sort((a, b) => compareIds(streamIdOf(a.message.id), streamIdOf(b.message.id)));
+    const merged = [...s.buffer, ...orphans].sort((a, b) => comparePositions(parseMessageId(a.message.id)!.position, parseMessageId(b.message.id)!.position));
     while (s.buffer.shift() !== undefined);
     for (const e of merged) s.buffer.push(e);
     this.ctx.handler?.onQueueReady(s.vhost, s.queue);
   }
-}
-
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am !== bm ? am - bm : as - bs;
 }
