@@ -11,7 +11,7 @@ BUILD_STAMP := services/broker/dist/.build-stamp
 TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts))
 PYTHON ?= /usr/bin/python3
 
-.PHONY: install build run cluster test test-deps redis-deps typecheck bench docs clean
+.PHONY: install build run cluster test test-deps redis-deps typecheck bench docs proto clean
 
 install: $(NPM_STAMP)
 
@@ -58,6 +58,11 @@ test: build test-deps typecheck
 
 bench: build
 	node bench/run.mjs $(ARGS)
+
+## Lint proto/ and regenerate libs/admin-api (TypeScript, grpc-js service definitions and the
+## descriptor set served by gRPC reflection). A test fails when the checked-in code is stale.
+proto: install
+	node scripts/proto.mjs
 
 docs: build
 	node scripts/settings-doc.mjs --write

@@ -532,7 +532,7 @@ async function stopRedis(h, rec) {
 async function startNodes(o, h, n, redisPort) {
   const recs = await Promise.all(Array.from({ length: n }, async (_, i) => {
     const port = await h.freePort();
-    const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
+    const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
       // explicit either way: a STOMPEDE_REDIS_URL in the caller's environment must not reach the embedded contender
       STOMPEDE_REDIS_URL: redisPort ? `redis://127.0.0.1:${redisPort}` : '' };
     const rec = h.start(`node-${i + 1}`, ['taskset', '-c', String(o.brokerCore), 'node', h.BROKER_MAIN], env);

@@ -248,7 +248,7 @@ async function startBroker(o, name) {
     rec = start(name, [...tsk, 'node', REF_SERVER, '--port', String(port)]);
     await waitFor(rec, async () => rec.err.includes('listening on') && (await canConnect(port)), 15000, 'listening');
   } else {
-    const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_LOG_LEVEL: 'warn', ...c.env };
+    const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', ...c.env };
     rec = start(name, [...tsk, 'node', BROKER_MAIN], env);
     await waitFor(rec, () => httpOk(`http://127.0.0.1:${port}/readyz`), 15000, '/readyz');
   }

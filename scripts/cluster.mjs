@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const MAIN = fileURLToPath(new URL('../services/broker/dist/main.js', import.meta.url));
-const USAGE = `usage: node scripts/cluster.mjs [--nodes 3] [--ws-port 15674] [--tcp-port 61613] [--redis-port 6390]
+const USAGE = `usage: node scripts/cluster.mjs [--nodes 3] [--ws-port 15674] [--tcp-port 61613] [--admin-port 50051] [--redis-port 6390]
   (make cluster ARGS="...")
 
 Starts a local redis-server on --redis-port (unless STOMPEDE_REDIS_URL is set) and --nodes broker
-nodes on consecutive ports from --ws-port and --tcp-port. Ctrl-C stops them all.
-Other STOMPEDE_* variables are passed to every node.
+nodes on consecutive ports from --ws-port, --tcp-port and --admin-port. Ctrl-C drains and stops
+them all. Other STOMPEDE_* variables are passed to every node.
 `;
 
 let options;
@@ -29,6 +29,7 @@ try {
       nodes: { type: 'string', default: '3' },
       'ws-port': { type: 'string', default: '15674' },
       'tcp-port': { type: 'string', default: '61613' },
+      'admin-port': { type: 'string', default: '50051' },
       'redis-port': { type: 'string', default: '6390' },
       'redis-server': { type: 'string', default: process.env.REDIS_SERVER ?? 'redis-server' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -54,6 +55,7 @@ const int = (name, min, max) => {
 const nodeCount = int('nodes', 1, 26);
 const wsBase = int('ws-port', 1, 65535 - nodeCount);
 const tcpBase = int('tcp-port', 1, 65535 - nodeCount);
+const adminBase = int('admin-port', 1, 65535 - nodeCount);
 const redisPort = int('redis-port', 1, 65535);
 
 if (!existsSync(MAIN)) {
@@ -189,12 +191,19 @@ async function main() {
       STOMPEDE_NODE_ID: name,
       STOMPEDE_WS_PORT: String(wsBase + i),
       STOMPEDE_TCP_PORT: String(tcpBase + i),
+      STOMPEDE_ADMIN_PORT: String(adminBase + i),
+      // A local cluster stops quickly on Ctrl-C; `stompede-ctl drain` still takes its own timings.
+      STOMPEDE_DRAIN_GRACE_MS: process.env.STOMPEDE_DRAIN_GRACE_MS ?? '0',
+      STOMPEDE_DRAIN_WINDOW_MS: process.env.STOMPEDE_DRAIN_WINDOW_MS ?? '1000',
     };
-    return { name, ws: wsBase + i, tcp: tcpBase + i, ...start(name, i, process.execPath, [MAIN], env, 'stompede listening') };
+    return { name, ws: wsBase + i, tcp: tcpBase + i, admin: adminBase + i, ...start(name, i, process.execPath, [MAIN], env, 'stompede listening') };
   });
   await Promise.all(nodes.map((n) => n.ready));
   say(`${nodeCount} nodes up on ${redisUrl}:`);
-  for (const n of nodes) say(`  ${n.name}  ws://localhost:${n.ws}/ws  tcp localhost:${n.tcp}  http://localhost:${n.ws}/metrics  (pid ${n.child.pid})`);
+  for (const n of nodes) say(`  ${n.name}  ws://localhost:${n.ws}/ws  tcp localhost:${n.tcp}  admin 127.0.0.1:${n.admin}  http://localhost:${n.ws}/metrics  (pid ${n.child.pid})`);
+  if (!process.env.STOMPEDE_ADMIN_TOKEN && !process.env.STOMPEDE_ADMIN_TOKEN_FILE) {
+    say(`admin: npx stompede-ctl --server 127.0.0.1:${adminBase} --token-file ${join(tmpdir(), 'stompede-node-1.admin-token')} nodes`);
+  }
   say('cluster ready; Ctrl-C stops all');
 }
 

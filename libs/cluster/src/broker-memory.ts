@@ -6,9 +6,13 @@ import {
   QueueFullError,
   type Broker,
   type BrokerHandler,
+  type BrokerInspector,
   type BrokerStats,
   type Completion,
+  type DestinationStats,
+  type DestinationTarget,
   type HistoryPrefix,
+  type KnownDestinations,
   type QueueLimits,
   type Replay,
 } from './broker.js';
@@ -32,10 +36,12 @@ interface MemoryQueue {
   readonly entries: Deque<QueuedMessage>;
   bytes: number;
   consumers: number;
+  /** Entries taken by a consumer and not yet acked or requeued. */
+  taken: number;
   readonly reply: boolean;
 }
 
-export class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker, BrokerInspector {
   readonly kind = 'memory';
   private handler: BrokerHandler | undefined;
   private readonly clock = new PositionClock();
@@ -94,7 +100,7 @@ export class MemoryBroker implements Broker {
         this.unroutable++;
         return;
       }
-      q = { entries: new Deque(), bytes: 0, consumers: 0, reply: false };
+      q = { entries: new Deque(), bytes: 0, consumers: 0, taken: 0, reply: false };
       this.queues.set(key, q);
     }
     const size = entrySize(headers, body);
@@ -113,7 +119,7 @@ export class MemoryBroker implements Broker {
     const key = queueKey(vhost, queue);
     let q = this.queues.get(key);
     if (q === undefined) {
-      q = { entries: new Deque(), bytes: 0, consumers: 0, reply: isReplyQueue(queue) };
+      q = { entries: new Deque(), bytes: 0, consumers: 0, taken: 0, reply: isReplyQueue(queue) };
       this.queues.set(key, q);
     }
     q.consumers++;
@@ -134,18 +140,26 @@ export class MemoryBroker implements Broker {
     if (q === undefined || entry === undefined) return undefined;
     const size = entrySize(entry.message.headers, entry.message.body);
     q.bytes -= size;
+    q.taken++;
     this.queuedMessages--;
     this.queuedBytes -= size;
     return entry;
   }
 
-  // Taken entries are no longer held by the queue: acking them has nothing left to release.
-  ack(): void {}
+  // Taken entries are no longer held by the queue: acking one only counts it as settled.
+  ack(vhost: string, entry: QueuedMessage): void {
+    const key = queueKey(vhost, entry.queue);
+    const q = this.queues.get(key);
+    if (q === undefined) return;
+    q.taken = Math.max(0, q.taken - 1);
+    this.forgetIfIdle(key, q);
+  }
 
   requeue(vhost: string, entry: QueuedMessage): void {
     const key = queueKey(vhost, entry.queue);
     const q = this.queues.get(key);
     if (q === undefined) return; // a reply queue that was closed meanwhile
+    q.taken = Math.max(0, q.taken - 1);
     entry.deliveries++;
     // Requeued entries were admitted once already; the bound applies to new entries only, so a
     // consumer that disconnects never loses its unacked messages to a full queue.
@@ -155,7 +169,7 @@ export class MemoryBroker implements Broker {
 
   openReplyQueue(vhost: string, queue: string): void {
     const key = queueKey(vhost, queue);
-    if (!this.queues.has(key)) this.queues.set(key, { entries: new Deque(), bytes: 0, consumers: 0, reply: true });
+    if (!this.queues.has(key)) this.queues.set(key, { entries: new Deque(), bytes: 0, consumers: 0, taken: 0, reply: true });
   }
 
   closeReplyQueue(vhost: string, queue: string): void {
@@ -174,6 +188,25 @@ export class MemoryBroker implements Broker {
       queuedBytes: this.queuedBytes,
       unroutable: this.unroutable,
     };
+  }
+
+  async knownDestinations(vhost: string): Promise<KnownDestinations> {
+    const prefix = vhost + '\u0000';
+    const topics: string[] = [];
+    const queues: string[] = [];
+    for (const key of this.histories.keys()) if (key.startsWith(prefix)) topics.push(key.slice(prefix.length));
+    for (const [key, q] of this.queues) if (!q.reply && key.startsWith(prefix)) queues.push(key.slice(prefix.length));
+    return { topics, queues };
+  }
+
+  async destinationStats(vhost: string, targets: readonly DestinationTarget[]): Promise<DestinationStats[]> {
+    return targets.map((t) => {
+      if (t.kind === 'queue') {
+        const q = this.queues.get(queueKey(vhost, t.name));
+        return { depth: q?.entries.length ?? 0, pending: q?.taken ?? 0, historyLength: 0 };
+      }
+      return { depth: 0, pending: 0, historyLength: this.histories.get(queueKey(vhost, t.name))?.messages.length ?? 0 };
+    });
   }
 
   private remember(key: string, length: number, message: Message): void {
@@ -197,9 +230,9 @@ export class MemoryBroker implements Broker {
     this.queuedBytes += size;
   }
 
-  /** Ordinary queues exist only while they hold entries or have consumers. */
+  /** Ordinary queues exist only while they hold entries, entries out for delivery, or consumers. */
   private forgetIfIdle(key: string, q: MemoryQueue): void {
-    if (!q.reply && q.consumers <= 0 && q.entries.length === 0) this.queues.delete(key);
+    if (!q.reply && q.consumers <= 0 && q.entries.length === 0 && q.taken <= 0) this.queues.delete(key);
   }
 }
 

@@ -5,11 +5,22 @@
 // bounded outbox, while whatever must be durable is refused; when Redis returns, the node
 // re-registers, restarts its reads and flushes the outbox. docs/architecture.md has the design,
 // docs/invariants.md what it guarantees.
-import type { Broker, BrokerHandler, BrokerStats, Completion, Replay } from './broker.js';
+import type {
+  Broker,
+  BrokerHandler,
+  BrokerInspector,
+  BrokerStats,
+  Completion,
+  DestinationStats,
+  DestinationTarget,
+  KnownDestinations,
+  Replay,
+} from './broker.js';
 import type { QueuedMessage, UserHeaders } from './message.js';
 import { connectNow } from './redis/connection.js';
 import { RedisContext, type ClusterCounters, type RedisBrokerOptions } from './redis/context.js';
 import { replay } from './redis/history.js';
+import { destinationStats, knownDestinations } from './redis/inspect.js';
 import { QueuePlane } from './redis/queues.js';
 import { Registry, type NodeSnapshot } from './redis/registry.js';
 import { isReplyQueue, ReplyPlane } from './redis/replies.js';
@@ -26,7 +37,7 @@ export interface ClusterStats extends ClusterCounters {
   readonly nodesAlive: number;
 }
 
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, BrokerInspector {
   readonly kind = 'redis';
   private readonly ctx: RedisContext;
   private readonly topics: TopicPlane;
@@ -82,6 +93,29 @@ export class RedisBroker implements Broker {
     return this.registry.nodes();
   }
 
+  /** Adds to this node's registry snapshot (its drain state, say) and writes it at once. */
+  announce(meta: Readonly<Record<string, string | number>>): Promise<void> {
+    return this.registry.announce(meta);
+  }
+
+  /** A value every node of the cluster agrees on: the first candidate stored wins. */
+  sharedValue(name: string, candidate: string): Promise<string> {
+    return this.registry.agree(name, candidate);
+  }
+
+  setDraining(draining: boolean): boolean {
+    this.queues.setDraining(draining);
+    return true;
+  }
+
+  knownDestinations(vhost: string): Promise<KnownDestinations> {
+    return knownDestinations(this.ctx, vhost);
+  }
+
+  destinationStats(vhost: string, targets: readonly DestinationTarget[]): Promise<DestinationStats[]> {
+    return destinationStats(this.ctx, vhost, targets);
+  }
+
   publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array, durable = false): Completion {
     return this.topics.publish(vhost, destination, headers, body, durable);
   }
@@ -126,7 +160,7 @@ export class RedisBroker implements Broker {
   }
 
   ack(vhost: string, entry: QueuedMessage): void {
-    if (isReplyQueue(entry.queue)) this.replies.local.ack();
+    if (isReplyQueue(entry.queue)) this.replies.local.ack(vhost, entry);
     else this.queues.ack(vhost, entry);
   }
 

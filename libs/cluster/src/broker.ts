@@ -88,6 +88,45 @@ export interface Broker {
   closeReplyQueue(vhost: string, queue: string): void;
 
   stats(): BrokerStats;
+
+  /**
+   * The node is draining (true) or serving again (false). A broker whose queues outlive the node
+   * (the cluster) hands the entries it read ahead, and those requeued while draining, back to the
+   * other nodes at once, and returns true: the node's own consumers then take no new entries. A
+   * broker with nowhere else to put them (the embedded memory broker) keeps delivering locally.
+   */
+  setDraining?(draining: boolean): boolean;
+}
+
+/** What a broker holds for one destination (admin API). */
+export interface DestinationStats {
+  /** Queues: entries waiting for a consumer. */
+  readonly depth: number;
+  /** Queues: entries delivered and not yet acknowledged. */
+  readonly pending: number;
+  /** Topics: messages kept for x-resume-after (in a cluster, the length of the destination's stream). */
+  readonly historyLength: number;
+}
+
+export interface KnownDestinations {
+  readonly topics: readonly string[];
+  readonly queues: readonly string[];
+}
+
+/**
+ * What the control plane asks a broker about destinations (the admin API and the queue-depth
+ * metric). Never on a message's path; the session layer does not use it.
+ */
+export interface BrokerInspector {
+  /** Topics the broker keeps something for (published to, with history) and queues, of `vhost`. */
+  knownDestinations(vhost: string): Promise<KnownDestinations>;
+  /** Stats of each target, in order, in one round trip where the broker is remote. */
+  destinationStats(vhost: string, targets: readonly DestinationTarget[]): Promise<DestinationStats[]>;
+}
+
+export interface DestinationTarget {
+  readonly name: string;
+  readonly kind: 'topic' | 'queue';
 }
 
 /** The cluster plane cannot take the operation now (Redis unreachable); nothing was stored. */

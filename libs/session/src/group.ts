@@ -38,6 +38,8 @@ export class Group {
   private batchLen = 0;
   private batchBinary = false;
   private lastBatchBytes = MIN_BATCH_BYTES;
+  /** message-id of the latest message delivered to the group (a drained client resumes after it). */
+  lastMessageId: string | undefined;
 
   constructor(
     /** Name of the native topic: short, since uWS hashes it on every publish. */
@@ -61,6 +63,7 @@ export class Group {
 
   /** Encodes `message` once for the whole group and hands it to every member. */
   deliver(message: Message, binary: boolean): void {
+    this.lastMessageId = message.id;
     const head = this.opening + messageTail(message, this.escaping);
     const headBytes = utf8Length(head);
     const frameBytes = headBytes + message.body.length + 1;

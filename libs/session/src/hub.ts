@@ -27,6 +27,11 @@ export class Hub {
   readonly logger: Logger;
   readonly now: () => number;
   private readonly sessions = new Set<Session>();
+  /** Open connections by transport kind ("ws", "tcp"). */
+  readonly connectionsByTransport = new Map<string, number>();
+  private readonly closedListeners = new Set<() => void>();
+  /** Set while draining, if the broker hands queue entries to other nodes: local consumers take none. */
+  queueTakesPaused = false;
   private nextSessionId = 0;
   private ticker: ReturnType<typeof setInterval> | undefined;
   /** One timer for every session: scanning 10k sessions costs far less than 10k timers. */
@@ -56,22 +61,60 @@ export class Hub {
   /** A new socket. Over maxConnections it still gets a session, which answers with ERROR and closes. */
   open(transport: Transport): Session {
     const session = new Session(this, transport, (++this.nextSessionId).toString(36));
-    this.metrics.connectionsOpened++;
+    // A refused connection is counted in errors ("too many connections"), not as opened: opened
+    // minus closed stays the number of open connections.
     if (this.sessions.size >= this.config.maxConnections) {
       session.fail('too many connections', `This node accepts at most ${this.config.maxConnections} connections (maxConnections).`);
       return session;
     }
+    this.metrics.connectionsOpened++;
     this.sessions.add(session);
+    const kind = transport.kind;
+    this.connectionsByTransport.set(kind, (this.connectionsByTransport.get(kind) ?? 0) + 1);
     return session;
   }
 
   detach(session: Session): void {
-    if (this.sessions.delete(session)) this.metrics.connectionsClosed++;
+    if (!this.sessions.delete(session)) return;
+    this.metrics.connectionsClosed++;
+    const kind = session.transport.kind;
+    this.connectionsByTransport.set(kind, (this.connectionsByTransport.get(kind) ?? 1) - 1);
+    for (const listener of this.closedListeners) listener();
   }
 
   tick(): void {
     const now = this.now();
     for (const s of this.sessions) s.tick(now, this.tickMs);
+    this.router.publishCounts.roll(now);
+  }
+
+  // ---------------------------------------------------------------- introspection and drain
+
+  /** The open sessions, in the order they connected. */
+  list(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  /** The open session with this id (the part of CONNECTED's `session` header after the node id). */
+  find(id: string): Session | undefined {
+    for (const s of this.sessions) if (s.id === id) return s;
+    return undefined;
+  }
+
+  /** Calls `listener` whenever a session is gone (a drain waits for the last one). Returns the unsubscribe. */
+  onSessionClosed(listener: () => void): () => void {
+    this.closedListeners.add(listener);
+    return () => this.closedListeners.delete(listener);
+  }
+
+  /**
+   * Draining (true) or serving again. Where the broker can hand queue entries to other nodes, the
+   * local consumers take no new ones while draining, so queue work moves before its clients do.
+   */
+  setDraining(draining: boolean): void {
+    const handedBack = this.options.broker.setDraining?.(draining) ?? false;
+    this.queueTakesPaused = draining && handedBack;
+    if (!draining) this.router.resumeQueues();
   }
 
   /** Tells every client the node is going away (ERROR, then close) and stops the broker. */

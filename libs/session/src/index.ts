@@ -2,7 +2,20 @@ export { DEFAULT_SESSION_CONFIG, type SessionConfig, type SlowConsumerPolicy, ty
 export type { Transport, GroupPublisher } from './transport.js';
 export { Hub, type HubOptions } from './hub.js';
 export { Session, type SessionState } from './session.js';
-export { Metrics } from './metrics.js';
+export { Metrics, CLIENT_COMMANDS } from './metrics.js';
+export { type LocalDestination } from './router.js';
+export { Subscription } from './subscription.js';
+export {
+  closeForDrain,
+  closeByAdmin,
+  DRAINING_MESSAGE,
+  DRAINING_HEADER,
+  NODE_HEADER,
+  LAST_MESSAGE_ID_PREFIX,
+  ADMIN_CLOSE_MESSAGE,
+  CLOSE_REASON_HEADER,
+} from './departure.js';
+export { PUBLISH_WINDOW_MS } from './publish-counts.js';
 export { silentLogger, type Logger } from './logger.js';
 export { negotiateConnect, type Connected, type Refused } from './connect.js';
 export { resolveDestination, hasWildcard, TEMP_QUEUE_PREFIX, REPLY_QUEUE_PREFIX, type Destination } from './destinations.js';

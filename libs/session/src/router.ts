@@ -10,13 +10,14 @@ import {
   type UserHeaders,
 } from '@stompede/cluster';
 import type { SessionConfig } from './config.js';
-import { resolveDestination, type Destination } from './destinations.js';
+import { REPLY_QUEUE_PREFIX, resolveDestination, type Destination } from './destinations.js';
 import { Group } from './group.js';
 import type { Logger } from './logger.js';
 import { messageOpening, textBody } from './message-frame.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { QueueBinding } from './queue-binding.js';
+import { PublishCounts } from './publish-counts.js';
 import { admitLive } from './resume.js';
 import type { Subscription } from './subscription.js';
 import { TopicIndex, type TopicNode } from './topic-index.js';
@@ -28,10 +29,21 @@ class VhostState {
 
 export type DeadLetterReason = 'rejected' | 'delivery-limit';
 
+/** A destination or pattern with local subscribers or consumers (admin API). */
+export interface LocalDestination {
+  readonly name: string;
+  readonly kind: 'topic' | 'queue';
+  /** A wildcard subscription pattern. */
+  readonly pattern: boolean;
+  readonly subscribers: number;
+}
+
 export class Router implements BrokerHandler {
   private readonly vhosts = new Map<string, VhostState>();
   private groupSeq = 0;
   private readonly deadLetter: Destination | undefined;
+  /** SEND frames per destination, for publish rates (the hub's tick closes its windows). */
+  readonly publishCounts = new PublishCounts();
 
   constructor(
     private readonly config: SessionConfig,
@@ -77,11 +89,18 @@ export class Router implements BrokerHandler {
 
   // ---- publishing
 
-  /** `durable`: the sender waits for the message to be stored (it asked for a RECEIPT). */
+  /** A client's SEND. `durable`: the sender waits for the message to be stored (it asked for a RECEIPT). */
   publish(vhost: string, destination: Destination, headers: UserHeaders, body: Uint8Array, durable = false): Completion {
     this.metrics.messagesPublished++;
+    this.publishCounts.count(vhost, destination.name);
     if (destination.kind === 'topic') return this.broker.publish(vhost, destination.name, headers, body, durable);
     this.metrics.messagesEnqueued++;
+    return this.broker.enqueue(vhost, destination.name, headers, body);
+  }
+
+  /** A copy the broker itself sends (dead letters): not a client's SEND, so not counted as one. */
+  private forward(vhost: string, destination: Destination, headers: UserHeaders, body: Uint8Array): Completion {
+    if (destination.kind === 'topic') return this.broker.publish(vhost, destination.name, headers, body);
     return this.broker.enqueue(vhost, destination.name, headers, body);
   }
 
@@ -125,6 +144,7 @@ export class Router implements BrokerHandler {
       node.groups.set(key, group);
     }
     sub.group = group;
+    sub.joinedAfter = group.lastMessageId;
     sub.session.joinGroup(sub, group);
     return node.watching;
   }
@@ -182,18 +202,40 @@ export class Router implements BrokerHandler {
   deadLetterMessage(vhost: string, message: Message, reason: DeadLetterReason): void {
     const target = this.deadLetter;
     if (target === undefined || target.name === message.destination) {
+      this.metrics.messagesDiscarded++;
       this.logger.debug({ destination: message.destination, messageId: message.id, reason }, 'message discarded');
       return;
     }
     const names = [...message.headers.names, 'x-death-reason', 'x-original-destination', 'x-original-message-id'];
     const values = [...message.headers.values, reason, message.destination, message.id];
     try {
-      const done = this.publish(vhost, target, { names, values }, message.body);
+      const done = this.forward(vhost, target, { names, values }, message.body);
       if (done instanceof Promise) done.catch((err: unknown) => this.deadLetterFailed(message, err));
       this.metrics.messagesDeadLettered++;
     } catch (err) {
       this.deadLetterFailed(message, err);
     }
+  }
+
+  /** Schedules a dispatch for every local queue (their consumers may take entries again). */
+  resumeQueues(): void {
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) q.schedule();
+  }
+
+  /** Destinations and patterns of `vhost` with local subscribers or consumers, reply queues left out. */
+  localDestinations(vhost: string): LocalDestination[] {
+    const v = this.vhosts.get(vhost);
+    if (v === undefined) return [];
+    const out: LocalDestination[] = [];
+    for (const node of v.topics.nodes()) {
+      let subscribers = node.single.size;
+      for (const g of node.groups.values()) subscribers += g.size;
+      out.push({ name: node.pattern, kind: 'topic', pattern: node.wildcard, subscribers });
+    }
+    for (const q of v.queues.values()) {
+      if (!q.name.startsWith(REPLY_QUEUE_PREFIX)) out.push({ name: q.name, kind: 'queue', pattern: false, subscribers: q.consumers.length });
+    }
+    return out;
   }
 
   /** Numbers for introspection and tests. */

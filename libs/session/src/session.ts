@@ -32,6 +32,8 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
   state: SessionState = 'connecting';
   version: StompVersion = '1.2';
   vhost = '';
+  /** The CONNECT frame's login header, for the admin API; undefined when none was sent. */
+  login: string | undefined;
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
@@ -142,6 +144,24 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
     return this.output.congested;
   }
 
+  // ---------------------------------------------------------------- introspection (admin API)
+
+  /** This session's subscriptions, reply queues included. */
+  subscriptionList(): Iterable<Subscription> {
+    return this.subscriptions?.byId.values() ?? [];
+  }
+
+  get subscriptionCount(): number {
+    return this.subscriptions?.byId.size ?? 0;
+  }
+
+  /** Deliveries awaiting ACK or NACK, over all subscriptions. */
+  get unackedCount(): number {
+    let n = 0;
+    for (const sub of this.subscriptionList()) n += sub.unacked.size;
+    return n;
+  }
+
   // ---------------------------------------------------------------- deliveries
 
   /** A frame shared with the rest of an auto-ack group, for members written per socket. */
@@ -191,6 +211,8 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
 
   canTake(sub: Subscription): boolean {
     if (this.state !== 'connected' || (sub.acked && !sub.hasCredit)) return false;
+    // A draining node leaves shared queues to consumers on other nodes (reply queues stay here).
+    if (this.hub.queueTakesPaused && sub.destination.kind === 'queue') return false;
     if (this.output.congested) {
       this.output.starved = true;
       return false;
@@ -248,6 +270,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
       sub.track({ tag, message, entry, previous });
     }
     if (sub.resume !== undefined) head += sub.resume.frameLines();
+    if (entry === undefined) sub.lastMessageId = message.id;
     head += redeliveryLines(previous) + messageTail(message, this.version);
     this.output.write(encodeWithHead(head, message.body), !textBody(message));
     this.hub.metrics.messagesDelivered++;
@@ -280,7 +303,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
 
   /** @internal The parser's sink: a parsed frame, valid during this call only. */
   onFrame(frame: Frame): void {
-    this.hub.metrics.framesIn++;
+    this.hub.metrics.countFrame(frame.command);
     this.current = frame;
     try {
       if (frame.body.length > 0 && frame.command !== 'SEND') {
@@ -351,6 +374,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
     this.version = result.version;
     this.parser.version = result.version;
     this.vhost = result.vhost;
+    this.login = frame.headers.get('login');
     this.sendEveryMs = result.sendEveryMs;
     this.expectEveryMs = result.expectEveryMs;
     this.state = 'connected';

@@ -106,6 +106,7 @@ export class SubscriptionTable {
     const sub = new Subscription(this.session, ++this.nextOrdinal, id, destination, ackMode, window);
     sub.opening = messageOpening(id, version);
     if (version !== '1.2') sub.byMessageId = new Map();
+    this.hub.metrics.subscriptions++;
     this.byId.set(id, sub);
     this.byOrdinal.set(sub.ordinal, sub);
     return sub;
@@ -116,6 +117,7 @@ export class SubscriptionTable {
     const vhost = this.session.vhost;
     this.byId.delete(sub.id);
     this.byOrdinal.delete(sub.ordinal);
+    this.hub.metrics.subscriptions--;
     // Unacked queue entries go back, in their original order, ahead of newer ones.
     const unacked = [...sub.unacked.values()].reverse();
     for (const d of unacked) {

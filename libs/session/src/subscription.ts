@@ -43,6 +43,10 @@ export class Subscription {
   opening = '';
   /** Set when SUBSCRIBE asked to resume after a message (x-resume-after); see resume.ts. */
   resume: Resume | undefined;
+  /** message-id of the latest topic message written for this subscription alone (not through a group). */
+  lastMessageId: string | undefined;
+  /** The group's lastMessageId when this subscription joined it: that message was not for it. */
+  joinedAfter: string | undefined;
 
   constructor(
     readonly session: Session,
@@ -54,6 +58,18 @@ export class Subscription {
     /** Most unacked deliveries; prefetch-count or the configured ceiling. */
     readonly window: number,
   ) {}
+
+  /**
+   * message-id of the latest message delivered on this topic subscription; undefined for queues,
+   * wildcard patterns (no single position) and subscriptions that got nothing yet.
+   */
+  get position(): string | undefined {
+    if (this.destination.kind !== 'topic' || this.destination.wildcard) return undefined;
+    // A resumed subscription that got nothing new since is still at its resume point.
+    if (this.group === undefined) return this.lastMessageId ?? this.resume?.afterId;
+    const last = this.group.lastMessageId;
+    return last === this.joinedAfter ? undefined : last;
+  }
 
   get acked(): boolean {
     return this.ackMode !== 'auto';

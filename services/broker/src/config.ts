@@ -55,11 +55,35 @@ function crossChecks(c: BrokerConfig): string[] {
     problems.push('STOMPEDE_MAX_HEADER_LINE_BYTES must not exceed STOMPEDE_MAX_FRAME_BYTES');
   }
   if (c.tcpPort === c.wsPort) problems.push('STOMPEDE_TCP_PORT and STOMPEDE_WS_PORT must differ');
+  problems.push(...adminChecks(c));
   if (c.destinationPrefixes.length === 0) problems.push('STOMPEDE_DESTINATION_PREFIXES needs at least one prefix');
   if (c.deadLetterDestination !== '') {
     const d = resolveDestination(c.deadLetterDestination, 'send', c.destinationPrefixes);
     if ('error' in d) problems.push(`STOMPEDE_DEAD_LETTER_DESTINATION: ${d.detail}`);
     else if (d.kind === 'reply') problems.push('STOMPEDE_DEAD_LETTER_DESTINATION cannot be a reply queue');
+  }
+  return problems;
+}
+
+function adminChecks(c: BrokerConfig): string[] {
+  const problems: string[] = [];
+  if (c.adminPort !== 0 && (c.adminPort === c.wsPort || c.adminPort === c.tcpPort)) {
+    problems.push('STOMPEDE_ADMIN_PORT must differ from STOMPEDE_WS_PORT and STOMPEDE_TCP_PORT');
+  }
+  if (c.healthPort !== 0 && [c.wsPort, c.tcpPort, c.adminPort].includes(c.healthPort)) {
+    problems.push('STOMPEDE_HEALTH_PORT must differ from the other ports');
+  }
+  if (c.adminToken !== '' && c.adminTokenFile !== '') problems.push('set STOMPEDE_ADMIN_TOKEN or STOMPEDE_ADMIN_TOKEN_FILE, not both');
+  if ((c.adminTlsCert === '') !== (c.adminTlsKey === '')) problems.push('STOMPEDE_ADMIN_TLS_CERT and STOMPEDE_ADMIN_TLS_KEY go together');
+  if (c.adminAuth === 'mtls' && (c.adminTlsCert === '' || c.adminTlsCa === '')) {
+    problems.push('STOMPEDE_ADMIN_AUTH=mtls needs STOMPEDE_ADMIN_TLS_CERT, STOMPEDE_ADMIN_TLS_KEY and STOMPEDE_ADMIN_TLS_CA');
+  }
+  if (c.adminAdvertise !== '' && !/^[^\s]+:\d{1,5}$/.test(c.adminAdvertise)) problems.push(`STOMPEDE_ADMIN_ADVERTISE must be host:port, got "${c.adminAdvertise}"`);
+  if (c.drainTimeoutMs < c.drainGraceMs + c.drainWindowMs) {
+    problems.push('STOMPEDE_DRAIN_TIMEOUT_MS must be at least STOMPEDE_DRAIN_GRACE_MS + STOMPEDE_DRAIN_WINDOW_MS (SIGTERM would cut its own drain short)');
+  }
+  if (c.drainGraceMs > c.adminMaxDrainMs || c.drainWindowMs > c.adminMaxDrainMs) {
+    problems.push('STOMPEDE_DRAIN_GRACE_MS and STOMPEDE_DRAIN_WINDOW_MS must not exceed STOMPEDE_ADMIN_MAX_DRAIN_MS');
   }
   return problems;
 }

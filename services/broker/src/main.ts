@@ -1,27 +1,31 @@
 #!/usr/bin/env node
-// Entry point: parse settings, start a node, shut down cleanly on SIGTERM/SIGINT.
+// Entry point: parse settings, start a node, drain and exit on SIGTERM/SIGINT.
+import { readAdminSecrets } from './admin-secrets.js';
 import { ConfigError, helpText, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { BrokerNode } from './node.js';
+import { shutdownOnSignals } from './shutdown.js';
 import { UwsFallbackError } from './uws.js';
 
 async function main(): Promise<number> {
   let parsed;
+  let secrets;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);
+    if (parsed.help) {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    secrets = readAdminSecrets(parsed.config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`stompede: ${err.message}\n`);
     return 2;
   }
-  if (parsed.help) {
-    process.stdout.write(helpText());
-    return 0;
-  }
   const logger = createLogger(parsed.config);
   let node: BrokerNode;
   try {
-    node = new BrokerNode(parsed.config, logger);
+    node = new BrokerNode(parsed.config, logger, secrets);
     await node.start();
   } catch (err) {
     const message = err instanceof UwsFallbackError ? err.message : (err as Error).stack ?? String(err);
@@ -29,21 +33,10 @@ async function main(): Promise<number> {
     return 1;
   }
   process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception'));
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    node.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (parsed.config.adminPort !== 0 && parsed.config.adminAuth === 'none') {
+    logger.warn({ admin: `${parsed.config.adminBind}:${parsed.config.adminPort}` }, 'admin API authentication is OFF (STOMPEDE_ADMIN_AUTH=none): anyone who reaches the admin port can drain this node and close connections');
+  }
+  shutdownOnSignals(node, logger);
   return -1;
 }
 

@@ -1,74 +1,86 @@
 // Prometheus exposition of a node's counters. The hot path only bumps plain numbers in
-// Hub.metrics; prom-client reads them when /metrics is scraped.
-import { RedisBroker, type Broker } from '@stompede/cluster';
+// Hub.metrics; prom-client reads them when /metrics is scraped (and WatchStats reads the same
+// registry). Every label has a bounded set of values: transports, client commands, ERROR
+// messages (fixed strings in the code), drop reasons, and the top N queues.
+import { RedisBroker, type Broker, type BrokerInspector } from '@stompede/cluster';
+import type { NodeState } from '@stompede/control';
 import type { Hub } from '@stompede/session';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { counterOf, gaugeOf, labelledCounterOf } from './metric-kinds.js';
+import { clusterMetrics } from './metrics-cluster.js';
+import { queueDepthGauge } from './metrics-queues.js';
 
-export function createRegistry(hub: Hub, broker: Broker): Registry {
+export interface MetricSources {
+  readonly hub: Hub;
+  readonly broker: Broker;
+  readonly inspector: BrokerInspector;
+  readonly drainState: () => NodeState;
+  /** stompede_queue_depth covers this many of the deepest queues. */
+  readonly topQueues: number;
+  /** Observed by the Redis broker on every topic read (cluster mode only). */
+  readonly redisLag: Histogram;
+}
+
+const DRAIN_STATES: Record<NodeState, number> = { serving: 0, draining: 1, drained: 2 };
+const TRANSPORTS: Record<string, string> = { ws: 'websocket', tcp: 'tcp' };
+
+/** Seconds from a topic message's XADD to this node reading it; registered with the cluster metrics. */
+export function redisLagHistogram(): Histogram {
+  return new Histogram({
+    name: 'stompede_redis_lag_seconds',
+    help: 'Time from a topic message being stored in Redis (XADD) to this node reading it, per read (the oldest entry of the read).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [],
+  });
+}
+
+export function createRegistry(sources: MetricSources): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'stompede_process_' });
+  collectDefaultMetrics({ register: registry });
+  const { hub, broker } = sources;
   const m = hub.metrics;
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  };
-  gauge('stompede_connections', 'Open client connections.', () => hub.connections);
+  const counter = (name: string, help: string, read: () => number): void => counterOf(registry, name, help, read);
+  const gauge = (name: string, help: string, read: () => number): void => gaugeOf(registry, name, help, read);
+  new Gauge({
+    name: 'stompede_connections',
+    help: 'Open client connections, by transport.',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      for (const kind of new Set(['ws', 'tcp', ...hub.connectionsByTransport.keys()])) {
+        this.set({ transport: TRANSPORTS[kind] ?? kind }, hub.connectionsByTransport.get(kind) ?? 0);
+      }
+    },
+  });
   counter('stompede_connections_opened_total', 'Client connections accepted.', () => m.connectionsOpened);
-  counter('stompede_frames_received_total', 'Client frames parsed.', () => m.framesIn);
+  counter('stompede_connections_closed_total', 'Client connections closed, by either side.', () => m.connectionsClosed);
+  labelledCounterOf(registry, 'stompede_frames_in_total', 'Client frames parsed, by command (OTHER: unknown commands).', 'command', () => m.framesByCommand);
   counter('stompede_received_bytes_total', 'Bytes received from clients.', () => m.bytesIn);
   counter('stompede_messages_published_total', 'SEND frames accepted (topics and queues).', () => m.messagesPublished);
+  counter('stompede_messages_enqueued_total', 'SEND frames accepted for queues (part of stompede_messages_published_total).', () => m.messagesEnqueued);
   counter('stompede_messages_delivered_total', 'MESSAGE frames handed to sockets.', () => m.messagesDelivered);
   counter('stompede_messages_redelivered_total', 'Messages delivered again after NACK or a lost consumer.', () => m.messagesRedelivered);
   counter('stompede_messages_dead_lettered_total', 'Messages moved to the dead-letter destination.', () => m.messagesDeadLettered);
-  counter('stompede_slow_consumer_drops_total', 'Auto-ack topic messages skipped for a slow consumer (slowConsumerPolicy=drop).', () => m.slowConsumerDrops);
+  labelledCounterOf(registry, 'stompede_deliveries_dropped_total', 'Messages that reached no subscriber, by reason: slow_consumer (slowConsumerPolicy=drop), unroutable (reply queue gone), discarded (rejected or past maxDeliveries with no dead-letter destination), outbox_full (Redis outage outbox full; cluster mode).', 'reason', () => dropped(sources));
   counter('stompede_slow_consumer_disconnects_total', 'Connections closed for not reading fast enough.', () => m.slowConsumerDisconnects);
   counter('stompede_heartbeat_timeouts_total', 'Connections closed for missing heart-beats.', () => m.heartbeatTimeouts);
-  gauge('stompede_queued_messages', 'Messages waiting in queues.', () => broker.stats().queuedMessages);
-  gauge('stompede_queued_bytes', 'Bytes waiting in queues.', () => broker.stats().queuedBytes);
-  counter('stompede_unroutable_total', 'Messages sent to reply queues whose owner is gone.', () => broker.stats().unroutable);
-  if (broker instanceof RedisBroker) {
-    const c = () => broker.clusterStats();
-    gauge('stompede_cluster_redis_up', '1 while Redis is reachable, 0 during an outage.', () => (c().redisUp ? 1 : 0));
-    gauge('stompede_cluster_nodes', 'Live nodes in the registry, this one included.', () => c().nodesAlive);
-    gauge('stompede_cluster_watched_streams', 'Topic streams this node reads (destinations with local subscribers).', () => c().watchedStreams);
-    gauge('stompede_cluster_outbox_messages', 'Topic messages waiting for Redis to return.', () => c().outboxMessages);
-    gauge('stompede_cluster_outbox_bytes', 'Bytes of topic messages waiting for Redis to return.', () => c().outboxBytes);
-    counter('stompede_cluster_outbox_dropped_total', 'Topic messages dropped because the outbox was full during an outage.', () => c().outboxDropped);
-    counter('stompede_cluster_entries_read_total', 'Stream entries this node read from Redis (topics and queues).', () => c().entriesRead);
-    counter('stompede_cluster_bytes_read_total', 'Field bytes of the stream entries this node read from Redis.', () => c().bytesRead);
-    counter('stompede_cluster_published_total', 'Topic messages stored in Redis (XADD acknowledged).', () => c().published);
-    counter('stompede_cluster_publish_failures_total', 'Topic XADDs that failed (the message went to the outbox, or the SEND got ERROR).', () => c().publishFailures);
-    counter('stompede_cluster_reclaimed_total', 'Queue entries this node reclaimed from dead or departed nodes (XAUTOCLAIM).', () => c().reclaimed);
-    counter('stompede_cluster_released_total', 'Queue entries this node handed back when its last consumer left.', () => c().released);
-    counter('stompede_cluster_gaps_total', 'Topic messages this node never read: trimmed from their stream before it caught up (it fell further behind than the stream keeps), or refused to their publisher.', () => c().gaps);
-    counter('stompede_cluster_dead_lettered_total', 'Reclaimed queue entries past maxDeliveries.', () => c().deadLettered);
-  }
-  new Counter({
-    name: 'stompede_errors_total',
-    help: 'ERROR frames sent, by message.',
-    labelNames: ['message'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [message, n] of m.errors) this.inc({ message }, n);
-    },
-  });
+  gauge('stompede_subscriptions', 'Open subscriptions on this node, reply queues included.', () => m.subscriptions);
+  gauge('stompede_queued_messages', 'Queue messages held in this node\'s memory (embedded: every queue; cluster: read ahead for local consumers).', () => broker.stats().queuedMessages);
+  gauge('stompede_queued_bytes', 'Bytes of queue messages held in this node\'s memory.', () => broker.stats().queuedBytes);
+  labelledCounterOf(registry, 'stompede_errors_total', 'ERROR frames sent, by reason (their message header).', 'reason', () => m.errors);
+  gauge('stompede_drain_state', 'This node\'s drain state: 0 serving, 1 draining, 2 drained.', () => DRAIN_STATES[sources.drainState()]);
+  if (sources.topQueues > 0) registry.registerMetric(queueDepthGauge(sources));
+  if (broker instanceof RedisBroker) clusterMetrics(registry, broker, sources.redisLag);
   return registry;
+}
+
+function dropped(sources: MetricSources): Map<string, number> {
+  const m = sources.hub.metrics;
+  const counts = new Map([
+    ['slow_consumer', m.slowConsumerDrops],
+    ['unroutable', sources.broker.stats().unroutable],
+    ['discarded', m.messagesDiscarded],
+  ]);
+  if (sources.broker instanceof RedisBroker) counts.set('outbox_full', sources.broker.clusterStats().outboxDropped);
+  return counts;
 }

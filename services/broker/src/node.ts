@@ -1,8 +1,13 @@
-// A broker node: the session hub, its cluster-plane broker and the two listeners, wired together.
-import { MemoryBroker, RedisBroker, type Broker } from '@stompede/cluster';
+// A broker node: the session hub, its cluster-plane broker, the two listeners and the control
+// plane, wired together.
+import { MemoryBroker, RedisBroker, type Broker, type BrokerInspector } from '@stompede/cluster';
+import type { ControlPlane } from '@stompede/control';
 import { Hub, type Logger } from '@stompede/session';
+import type { Histogram, Registry } from 'prom-client';
+import { randomToken, writeTokenFile, type AdminSecrets } from './admin-secrets.js';
 import { sessionConfig } from './config.js';
-import { createRegistry } from './metrics.js';
+import { createRegistry, redisLagHistogram } from './metrics.js';
+import { adminAdvertise, createControlPlane } from './node-control.js';
 import type { BrokerConfig } from './settings.js';
 import { TcpListener } from './transports/tcp.js';
 import { WsListener } from './transports/ws.js';
@@ -11,17 +16,21 @@ import { VERSION } from './version.js';
 
 export class BrokerNode {
   readonly hub: Hub;
-  readonly broker: Broker;
+  readonly broker: Broker & BrokerInspector;
+  readonly control: ControlPlane;
+  readonly registry: Registry;
+  readonly startedAt = new Date();
   private readonly ws: WsListener;
   private readonly tcp: TcpListener | undefined;
-  private ready = false;
 
   constructor(
     readonly config: BrokerConfig,
-    private readonly logger: Logger,
+    readonly logger: Logger,
+    readonly secrets: AdminSecrets,
   ) {
     const uws = loadNativeUws();
-    this.broker = createBroker(config, logger);
+    const redisLag = redisLagHistogram();
+    this.broker = createBroker(config, logger, redisLag);
     // The hub needs the WebSocket listener's native publish, and the listener needs the hub.
     let ws: WsListener | undefined;
     this.hub = new Hub({
@@ -30,7 +39,14 @@ export class BrokerNode {
       publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
       logger,
     });
-    const registry = createRegistry(this.hub, this.broker);
+    this.registry = createRegistry({
+      hub: this.hub,
+      broker: this.broker,
+      inspector: this.broker,
+      drainState: () => this.control.drainer.state,
+      topQueues: config.metricsTopQueues,
+      redisLag,
+    });
     ws = new WsListener({
       uws,
       hub: this.hub,
@@ -41,22 +57,30 @@ export class BrokerNode {
       maxPendingOutboundBytes: config.maxPendingOutboundBytes,
       closeOnBackpressure: config.slowConsumerPolicy === 'disconnect',
       idleTimeoutSec: config.wsIdleTimeoutSec,
-      health: () => ({ live: true, ready: this.ready }),
-      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      health: () => ({ live: true, ready: this.control.health.ready }),
+      metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
     });
     this.ws = ws;
     if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger);
+    this.control = createControlPlane(this, {
+      setAccepting: (accepting) => this.setAccepting(accepting),
+      announce: (state) => {
+        if (this.broker instanceof RedisBroker) this.broker.announce({ state }).catch(() => {});
+      },
+    });
   }
 
   async start(): Promise<void> {
     await this.hub.start();
+    const adminPort = await this.control.start(await this.adminToken());
     await this.ws.listen();
     await this.tcp?.listen();
-    this.ready = true;
+    this.control.serving();
     this.logger.info(
       {
         ws: `ws://${this.config.bind}:${this.config.wsPort}${this.config.wsPath}`,
         tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
+        admin: adminPort === undefined ? 'off' : `${this.config.adminBind}:${adminPort}`,
         broker: this.broker.kind,
         version: VERSION,
       },
@@ -65,21 +89,43 @@ export class BrokerNode {
   }
 
   /**
-   * Stops accepting, tells every client (ERROR, then close), waits a little for the connections to
-   * take their last bytes and close, and stops the broker.
+   * Stops accepting, tells every client still connected (ERROR, then close), waits a little for the
+   * connections to take their last bytes and close, and stops the broker and the control plane.
    */
   async stop(graceMs = 2_000): Promise<void> {
-    this.ready = false;
+    this.control.health.setStopping();
     this.ws.stopListening();
     this.tcp?.stopListening();
     await this.hub.close();
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.control.stop();
+  }
+
+  private async setAccepting(accepting: boolean): Promise<void> {
+    this.ws.accepting = accepting;
+    if (accepting) await this.tcp?.listen();
+    else this.tcp?.stopListening();
+  }
+
+  /**
+   * The admin bearer token: the configured one, or one generated now. Nodes of a cluster agree on
+   * the first one generated through Redis, so peer calls work without configuring one.
+   */
+  private async adminToken(): Promise<string | undefined> {
+    const c = this.config;
+    if (c.adminPort === 0 || c.adminAuth !== 'token') return undefined;
+    if (this.secrets.token !== undefined) return this.secrets.token;
+    const candidate = randomToken();
+    const token = this.broker instanceof RedisBroker ? await this.broker.sharedValue('admin-token', candidate) : candidate;
+    const file = writeTokenFile(c.nodeId, token);
+    this.logger.info({ tokenFile: file, admin: adminAdvertise(c) }, `admin token generated: stompede-ctl --server ${adminAdvertise(c)} --token-file ${file} nodes`);
+    return token;
   }
 }
 
 /** The embedded memory broker, or the Redis one when STOMPEDE_REDIS_URL is set. */
-function createBroker(config: BrokerConfig, logger: Logger): Broker {
+function createBroker(config: BrokerConfig, logger: Logger, redisLag: Histogram): Broker & BrokerInspector {
   const limits = { maxQueueMessages: config.maxQueueMessages, maxQueueBytes: config.maxQueueBytes };
   if (config.redisUrl.length === 0) return new MemoryBroker({ ...limits, history: config.historyMessages });
   return new RedisBroker({
@@ -97,7 +143,19 @@ function createBroker(config: BrokerConfig, logger: Logger): Broker {
     janitorMs: config.queueJanitorMs,
     history: config.historyMessages,
     maxDeliveries: config.maxDeliveries,
-    meta: { ws: `${config.bind}:${config.wsPort}${config.wsPath}`, tcp: config.tcpPort === 0 ? 'off' : `${config.bind}:${config.tcpPort}`, version: VERSION },
+    meta: registryMeta(config),
     log: logger,
+    onReadLag: (ms) => redisLag.observe(ms / 1000),
   });
+}
+
+/** What the cluster registry says about this node: its addresses and version. */
+function registryMeta(c: BrokerConfig): Record<string, string> {
+  return {
+    ws: `${c.bind}:${c.wsPort}${c.wsPath}`,
+    tcp: c.tcpPort === 0 ? 'off' : `${c.bind}:${c.tcpPort}`,
+    admin: c.adminPort === 0 ? '' : adminAdvertise(c),
+    version: VERSION,
+    state: 'serving',
+  };
 }

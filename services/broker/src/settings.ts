@@ -4,6 +4,7 @@ import type { HistoryPrefix } from '@stompede/cluster';
 import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type AdminAuthMode = 'token' | 'mtls' | 'none';
 
 /**
  * A node's configuration: everything the session layer takes (SessionConfig, but for the server
@@ -31,6 +32,27 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'> {
   readonly queueClaimIdleMs: number;
   readonly queueJanitorMs: number;
   readonly historyMessages: readonly HistoryPrefix[];
+  /** Admin gRPC port; 0 switches the admin API off. */
+  readonly adminPort: number;
+  readonly adminBind: string;
+  /** host:port peers and stompede-ctl reach this node's admin API at; empty = computed. */
+  readonly adminAdvertise: string;
+  readonly adminAuth: AdminAuthMode;
+  readonly adminToken: string;
+  readonly adminTokenFile: string;
+  readonly adminTlsCert: string;
+  readonly adminTlsKey: string;
+  readonly adminTlsCa: string;
+  readonly healthPort: number;
+  readonly adminPeerTimeoutMs: number;
+  readonly adminMaxPageSize: number;
+  readonly adminMinStatsIntervalMs: number;
+  readonly adminMaxDrainMs: number;
+  readonly adminMaxStreams: number;
+  readonly drainGraceMs: number;
+  readonly drainWindowMs: number;
+  readonly drainTimeoutMs: number;
+  readonly metricsTopQueues: number;
 }
 
 export interface Setting {
@@ -167,7 +189,7 @@ export const SETTINGS: readonly Setting[] = [
   s('maxConnections', 'STOMPEDE_MAX_CONNECTIONS', '100000', 'Most client connections on this node, WebSocket and TCP together.', int(1)),
   s('maxSubscriptions', 'STOMPEDE_MAX_SUBSCRIPTIONS', '1000', 'Most subscriptions (including reply queues) on one connection.', int(1)),
   s('maxPendingOutboundBytes', 'STOMPEDE_MAX_PENDING_OUTBOUND_BYTES', '8388608', 'Bytes that may wait for a slow reader on one connection. Acked and queue deliveries pause at half of it; past it the slow-consumer policy applies.', int(65536)),
-  s('slowConsumerPolicy', 'STOMPEDE_SLOW_CONSUMER_POLICY', 'disconnect', 'What an auto-ack topic subscriber that falls behind by maxPendingOutboundBytes gets: disconnect (ERROR and close), or drop (messages skipped and counted in stompede_slow_consumer_drops_total).', oneOf<SlowConsumerPolicy>('disconnect', 'drop')),
+  s('slowConsumerPolicy', 'STOMPEDE_SLOW_CONSUMER_POLICY', 'disconnect', 'What an auto-ack topic subscriber that falls behind by maxPendingOutboundBytes gets: disconnect (ERROR and close), or drop (messages skipped and counted in stompede_deliveries_dropped_total{reason="slow_consumer"}).', oneOf<SlowConsumerPolicy>('disconnect', 'drop')),
   s('maxUnacked', 'STOMPEDE_MAX_UNACKED', '10000', 'Most unacknowledged messages per client-ack subscription; prefetch-count can only lower it.', int(1)),
   s('defaultPrefetch', 'STOMPEDE_DEFAULT_PREFETCH', '0', 'prefetch-count for subscriptions that do not set one; 0 = up to maxUnacked.', int(0)),
   s('maxQueueMessages', 'STOMPEDE_MAX_QUEUE_MESSAGES', '100000', 'Most messages one queue holds while waiting for consumers; a SEND beyond it gets ERROR.', int(1)),
@@ -193,4 +215,23 @@ export const SETTINGS: readonly Setting[] = [
   s('queueJanitorMs', 'STOMPEDE_QUEUE_JANITOR_MS', '1000', 'How often a node looks for queue messages to reclaim (XAUTOCLAIM) from dead or departed nodes.', int(10)),
   s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (in cluster mode a stream still keeps 10 × STOMPEDE_REDIS_READ_COUNT entries, for nodes that fall behind).', history),
   s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),
+  s('adminPort', 'STOMPEDE_ADMIN_PORT', '50051', 'Port of the admin gRPC API (AdminService, grpc.health.v1, reflection); 0 switches it off.', int(0, 65535)),
+  s('adminBind', 'STOMPEDE_ADMIN_BIND', '127.0.0.1', 'Address the admin API binds to. Loopback by default: set 0.0.0.0 (or the pod IP) in a cluster, so that nodes reach each other.', text),
+  s('adminAdvertise', 'STOMPEDE_ADMIN_ADVERTISE', '', 'host:port other nodes and stompede-ctl use to reach this node\'s admin API, put in the cluster registry; empty: the bind address, or the hostname when binding to all interfaces.', text),
+  s('adminAuth', 'STOMPEDE_ADMIN_AUTH', 'token', 'How admin calls authenticate: token (Bearer token in metadata), mtls (client certificates signed by STOMPEDE_ADMIN_TLS_CA) or none (anyone who reaches the port; logged as a warning).', oneOf<AdminAuthMode>('token', 'mtls', 'none')),
+  s('adminToken', 'STOMPEDE_ADMIN_TOKEN', '', 'The admin bearer token (every node of a cluster needs the same). Empty, with no token file: a random one is generated (shared through Redis in a cluster) and written to a file whose path is logged.', text),
+  s('adminTokenFile', 'STOMPEDE_ADMIN_TOKEN_FILE', '', 'File holding the admin bearer token (a mounted Secret, say); read at start.', text),
+  s('adminTlsCert', 'STOMPEDE_ADMIN_TLS_CERT', '', 'PEM certificate of the admin API: serves it over TLS (and is this node\'s client certificate towards its peers with mtls).', text),
+  s('adminTlsKey', 'STOMPEDE_ADMIN_TLS_KEY', '', 'PEM private key of STOMPEDE_ADMIN_TLS_CERT.', text),
+  s('adminTlsCa', 'STOMPEDE_ADMIN_TLS_CA', '', 'PEM CA bundle: checks client certificates (mtls) and the peers\' server certificates.', text),
+  s('healthPort', 'STOMPEDE_HEALTH_PORT', '0', 'A plaintext gRPC port serving only grpc.health.v1, for Kubernetes probes when the admin port uses TLS; 0 = none (health is on the admin port).', int(0, 65535)),
+  s('adminPeerTimeoutMs', 'STOMPEDE_ADMIN_PEER_TIMEOUT_MS', '2000', 'Deadline of each call a node makes to a peer to answer a cluster-wide admin question; a peer slower than this is reported unreachable.', int(1)),
+  s('adminMaxPageSize', 'STOMPEDE_ADMIN_MAX_PAGE_SIZE', '1000', 'Largest page_size an admin listing accepts.', int(1, 100_000)),
+  s('adminMinStatsIntervalMs', 'STOMPEDE_ADMIN_MIN_STATS_INTERVAL_MS', '250', 'Shortest interval WatchStats accepts.', int(10)),
+  s('adminMaxDrainMs', 'STOMPEDE_ADMIN_MAX_DRAIN_MS', '3600000', 'Longest grace or window a Drain call may ask for.', int(0)),
+  s('adminMaxStreams', 'STOMPEDE_ADMIN_MAX_STREAMS', '100', 'Calls one admin client connection may have open at once (HTTP/2 streams; WatchStats and Drain stay open).', int(1)),
+  s('drainGraceMs', 'STOMPEDE_DRAIN_GRACE_MS', '5000', 'Drain: time between readiness turning NOT_SERVING and new connections being refused (for the load balancer to notice). Default of Drain calls and of SIGTERM.', int(0)),
+  s('drainWindowMs', 'STOMPEDE_DRAIN_WINDOW_MS', '30000', 'Drain: time over which the clients are closed, evenly spread. Default of Drain calls and of SIGTERM.', int(0)),
+  s('drainTimeoutMs', 'STOMPEDE_DRAIN_TIMEOUT_MS', '60000', 'SIGTERM drains the node, then exits; past this time it closes whoever is left at once and exits.', int(0)),
+  s('metricsTopQueues', 'STOMPEDE_METRICS_TOP_QUEUES', '20', 'stompede_queue_depth is exported for this many of the deepest queues (bounded label cardinality); 0 = none.', int(0, 10_000)),
 ];

@@ -88,13 +88,13 @@ describe('cluster reply queues', { skip: redisUnavailable() }, () => {
     await requester.deactivate();
     const unroutable = async (): Promise<number> => {
       let sum = 0;
-      for (const n of nodes()) sum += (await metricSum(n, 'stompede_unroutable_total')) ?? 0;
+      for (const n of nodes()) sum += (await metricSum(n, 'stompede_deliveries_dropped_total', { reason: 'unroutable' })) ?? 0;
       return sum;
     };
     const start = await unroutable();
     await publishAll(slow, request!.headers['reply-to']!, ['late reply']);
     let now = start;
-    await eventually(async () => (now = await unroutable()) > start, () => `stompede_unroutable_total stayed at ${now}`);
+    await eventually(async () => (now = await unroutable()) > start, () => `stompede_deliveries_dropped_total{reason="unroutable"} stayed at ${now}`);
     // The late responder still works, and request/reply still works.
     await publishAll(slow, '/queue/svc-gone-slow', ['ping']);
     await held.until(2, LONG);

@@ -17,8 +17,12 @@ const LONG = 20_000;
 
 async function portFree(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(port, '0.0.0.0');
-  const ok = await Promise.race([once(server, 'listening').then(() => true), once(server, 'error').then(() => false)]);
+  // Not events.once: its 'listening' promise rejects on 'error', which would throw EADDRINUSE here.
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once('listening', () => resolve(true));
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0');
+  });
   if (ok) {
     server.close();
     await once(server, 'close');
@@ -59,11 +63,12 @@ test('the README documents `make cluster` with the ports the script uses', () =>
   const section = readme.slice(at, readme.indexOf('\n## ', at + 1));
   assert.match(section, /make cluster/);
   const help = execFileSync(process.execPath, ['scripts/cluster.mjs', '--help'], { cwd: ROOT, encoding: 'utf8' });
-  for (const [flag, base] of [['ws-port', 15674], ['tcp-port', 61613], ['redis-port', 6390]] as const) {
+  for (const [flag, base] of [['ws-port', 15674], ['tcp-port', 61613], ['admin-port', 50051], ['redis-port', 6390]] as const) {
     assert.match(help, new RegExp(`--${flag} ${base}\\b`), `script default --${flag}`);
   }
   for (let i = 0; i < 3; i++) {
     assert.ok(section.includes(`ws://localhost:${15674 + i}/ws`) && section.includes(`localhost:${61613 + i}`), `node-${i + 1}'s ports in the README`);
+    assert.ok(section.includes(`127.0.0.1:${50051 + i}`), `node-${i + 1}'s admin port in the README`);
   }
   assert.ok(section.includes('127.0.0.1:6390'), 'the Redis port in the README');
 });
@@ -72,6 +77,7 @@ describe('scripts/cluster.mjs', { skip: redisUnavailable() }, () => {
   test('brings up Redis and three nodes, a message crosses nodes, SIGINT stops them all', async () => {
     const ws = await freeRange(3);
     const tcp = await freeRange(3);
+    const admin = await freeRange(3);
     const redisPort = await freePort();
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STOMPEDE_')) env[k] = v;
@@ -80,7 +86,7 @@ describe('scripts/cluster.mjs', { skip: redisUnavailable() }, () => {
       env['STOMPEDE_REDIS_URL'] = shared;
       env['STOMPEDE_REDIS_KEY_PREFIX'] = `smoke${process.pid}`;
     }
-    const child = spawn(process.execPath, ['scripts/cluster.mjs', '--ws-port', String(ws), '--tcp-port', String(tcp), '--redis-port', String(redisPort)], {
+    const child = spawn(process.execPath, ['scripts/cluster.mjs', '--ws-port', String(ws), '--tcp-port', String(tcp), '--admin-port', String(admin), '--redis-port', String(redisPort)], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

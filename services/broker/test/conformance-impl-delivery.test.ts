@@ -4,7 +4,7 @@
 // #61 The SUBSCRIBE RECEIPT is sent once routing is active.
 // #62 Server-initiated subscription loss is ERROR + close. Tested: a client-ack subscriber that
 //     stops acknowledging until its held messages exceed maxPendingOutboundBytes, a TCP subscriber
-//     that stops reading (ERROR slow consumer), and node shutdown (ERROR server shutting down).
+//     that stops reading (ERROR slow consumer), and node shutdown (SIGTERM drains: ERROR node draining).
 //     Not tested: a WebSocket auto-ack subscriber that stops reading is closed by uWS
 //     (closeOnBackpressureLimit) without an ERROR frame, as documented.
 // Rules #58 and #59 are in conformance-impl-versions.test.ts.
@@ -174,14 +174,14 @@ describe('server-initiated subscription loss', () => {
 describe('subscriptions lost at shutdown', () => {
   const { broker, connectRaw } = useBroker();
 
-  test('#62 node shutdown: every client gets ERROR server shutting down, then close', async () => {
+  test('#62 node shutdown: every client gets ERROR node draining, then close', async () => {
     const clients = await Promise.all(TRANSPORTS.flatMap((kind) => [connectRaw(kind), connectRaw(kind)]));
     for (const [i, c] of clients.entries()) {
       await c.sendWithReceipt('SUBSCRIBE', { id: 's', destination: i % 2 === 0 ? '/topic/i62-down' : '/queue/i62-down', ack: 'client' });
     }
     const code = broker().stop();
     for (const c of clients) {
-      const e = await expectErrorThenClose(c, 'server shutting down');
+      const e = await expectErrorThenClose(c, 'node draining');
       assert.match(bodyText(e), /reconnect/);
     }
     assert.equal(await code, 0);

@@ -50,7 +50,7 @@ function accepts(port: number): Promise<boolean> {
 }
 
 async function freePorts(): Promise<Record<string, string>> {
-  return { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(await freePort()), STOMPEDE_TCP_PORT: String(await freePort()) };
+  return { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(await freePort()), STOMPEDE_TCP_PORT: String(await freePort()), STOMPEDE_ADMIN_PORT: String(await freePort()) };
 }
 
 describe('starting the broker process', () => {
@@ -126,16 +126,17 @@ describe('starting the broker process', () => {
     assert.doesNotMatch(output, /stompede listening/);
   });
 
-  test('STOMPEDE_TCP_PORT=0 switches TCP off; WebSocket still serves', async () => {
+  test('STOMPEDE_TCP_PORT=0 switches TCP off, STOMPEDE_ADMIN_PORT=0 the admin API; WebSocket still serves', async () => {
     const normal = await startBroker();
     try {
-      assert.deepEqual(listeningPorts(normal.pid), [normal.wsPort, normal.tcpPort].sort((a, b) => a - b));
+      assert.deepEqual(listeningPorts(normal.pid), [normal.wsPort, normal.tcpPort, normal.adminPort].sort((a, b) => a - b));
     } finally {
       await normal.stop();
     }
-    const broker = await startBroker({ env: { STOMPEDE_TCP_PORT: '0' } });
+    const broker = await startBroker({ env: { STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0' } });
     try {
       assert.deepEqual(listeningPorts(broker.pid), [broker.wsPort], 'only the WebSocket port listens');
+      assert.match(broker.output(), /"admin":"off"/);
       assert.match(broker.output(), /"tcp":"off"/);
       assert.equal(await accepts(broker.tcpPort), false);
       const c = await RawClient.ws(broker.wsUrl);
@@ -149,7 +150,7 @@ describe('starting the broker process', () => {
 });
 
 describe('SIGTERM', () => {
-  test('connected clients get ERROR "server shutting down", then the process exits 0', async () => {
+  test('connected clients get ERROR "node draining" (a drain with no grace or window here), then the process exits 0', async () => {
     const broker = await startBroker();
     const tcp = await RawClient.tcp(broker.tcpPort);
     await tcp.connect();
@@ -169,14 +170,15 @@ describe('SIGTERM', () => {
     assert.equal(code, 0, broker.output());
     for (const c of [tcp, ws, unconnected]) {
       const e = await c.waitForCommand('ERROR', 10_000);
-      assert.equal(header(e, 'message'), 'server shutting down');
+      assert.equal(header(e, 'message'), 'node draining');
+      assert.equal(header(e, 'x-draining'), 'true');
       assert.ok(bodyText(e).length > 0);
       await c.waitClosed(10_000);
       assert.equal(c.frames.at(-1), e, 'the ERROR is the last frame');
     }
     const deadline = Date.now() + 10_000;
     while (stompjsErrors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(stompjsErrors, ['server shutting down']);
+    assert.deepEqual(stompjsErrors, ['node draining']);
     await stompjs.deactivate();
     stalled.close();
   });

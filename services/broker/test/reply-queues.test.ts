@@ -105,9 +105,9 @@ describe('reply queues', () => {
     gone.publish({ destination: '/queue/slow-service', body: 'late', headers: { 'reply-to': '/temp-queue/replies' } });
     const [request] = await requests.until(1, LONG);
     await gone.deactivate();
-    const before = await metric(broker(), 'stompede_unroutable_total');
+    const before = await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'unroutable' });
     await publishAll(service, request!.headers['reply-to']!, ['too late']);
-    assert.equal(await metric(broker(), 'stompede_unroutable_total'), before + 1);
+    assert.equal(await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'unroutable' }), before + 1);
     assert.equal(service.connected, true);
     // The same responder still serves a new requester.
     const fresh = await open();
@@ -130,9 +130,9 @@ describe('reply queues', () => {
     const [first] = await requests.until(1, LONG);
     requester.unsubscribe('/temp-queue/replies', { receipt: 'unsub' });
     await receipt(requester, 'unsub', LONG);
-    const before = await metric(broker(), 'stompede_unroutable_total');
+    const before = await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'unroutable' });
     await publishAll(service, first!.headers['reply-to']!, ['dropped']);
-    assert.equal(await metric(broker(), 'stompede_unroutable_total'), before + 1);
+    assert.equal(await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'unroutable' }), before + 1);
     // Using the temp name again opens a new reply queue that works.
     await publishAll(requester, '/queue/unsub-service', ['two'], { 'reply-to': '/temp-queue/replies' });
     const second = (await requests.until(2, LONG))[1]!;

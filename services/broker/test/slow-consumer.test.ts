@@ -199,13 +199,13 @@ describe('slow consumers with slowConsumerPolicy=drop', () => {
       const slow = await subscriber(kind, dest);
       const healthy = await healthySubscriber(suite, dest);
       const pub = await connectRaw('tcp');
-      const drops0 = await metric(broker(), 'stompede_slow_consumer_drops_total');
+      const drops0 = await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'slow_consumer' });
       slow.pause();
       let next = await flood(pub, dest, 0, FLOOD_CAP, 32, async (n) => {
         await healthy.inbox.until(n - 64, 30_000);
-        return (await metric(broker(), 'stompede_slow_consumer_drops_total')) > drops0;
+        return (await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'slow_consumer' })) > drops0;
       });
-      assert.ok((await metric(broker(), 'stompede_slow_consumer_drops_total')) > drops0, `nothing dropped in ${next} messages`);
+      assert.ok((await metric(broker(), 'stompede_deliveries_dropped_total', { reason: 'slow_consumer' })) > drops0, `nothing dropped in ${next} messages`);
       next = await flood(pub, dest, next, next + 100, 25);
       await healthy.inbox.until(next, 30_000);
       assert.deepEqual(healthy.numbers(), range(next), 'the healthy subscriber got every message in order');

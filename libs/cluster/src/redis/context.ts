@@ -27,9 +27,15 @@ export interface RedisBrokerOptions extends QueueLimits {
   readonly history: readonly HistoryPrefix[];
   /** Delivery attempts before a queue entry is dead-lettered; 0 = unlimited. */
   readonly maxDeliveries: number;
-  /** Shown in the registry (addresses, version). */
+  /** Shown in the registry (addresses, version); `RedisBroker.announce` adds to it later. */
   readonly meta?: Readonly<Record<string, string | number>>;
   readonly log?: ClusterLog;
+  /**
+   * Called once per topic read with the age, in ms, of the oldest entry it returned: how long a
+   * message took from its XADD to this node (a metrics histogram). Clock skew between the node and
+   * Redis shows up in it; negative ages count as 0.
+   */
+  readonly onReadLag?: (ms: number) => void;
 }
 
 export interface ClusterCounters {
@@ -43,6 +49,10 @@ export interface ClusterCounters {
   deadLettered: number;
   /** Topic messages trimmed from a stream before this node read them. */
   gaps: number;
+  /** Age of the oldest entry of the latest topic read (see RedisBrokerOptions.onReadLag). */
+  readLagMs: number;
+  /** Round trip of the latest registry heart-beat. */
+  heartbeatRttMs: number;
 }
 
 export const GROUP = 'stompede';
@@ -60,6 +70,7 @@ export class RedisContext {
   handler: BrokerHandler | undefined;
   readonly counters: ClusterCounters = {
     entriesRead: 0, bytesRead: 0, published: 0, publishFailures: 0, outboxDropped: 0, reclaimed: 0, released: 0, deadLettered: 0, gaps: 0,
+    readLagMs: 0, heartbeatRttMs: 0,
   };
   private readonly readers = new Map<string, StreamReader>();
 
@@ -110,6 +121,14 @@ export class RedisContext {
     const wakeKeys = [...this.readers.values()].map((r) => r.wakeKey);
     this.readers.clear();
     if (this.up) await Promise.allSettled(wakeKeys.map((k) => cmd(this.commands, 'DEL', [k])));
+  }
+
+  /** A topic read returned entries; `firstId` is the oldest one's stream id ("<ms>-<seq>"). */
+  observeReadLag(firstId: Buffer): void {
+    const dash = firstId.indexOf(0x2d);
+    const lag = Math.max(0, Date.now() - Number(firstId.toString('latin1', 0, dash < 0 ? firstId.length : dash)));
+    this.counters.readLagMs = lag;
+    this.o.onReadLag?.(lag);
   }
 
   /** Creates the consumer group of a stream (and the stream) unless it exists. */

@@ -50,10 +50,20 @@ export class KeySpace {
     return { known: `${this.prefix}:dir:${tag}:${escapeVhost(vhost)}`, announced: `${this.prefix}:dirlog:${tag}:${escapeVhost(vhost)}` };
   }
 
+  /** Every queue that was ever sent to or consumed from in `vhost` (a SET, for the admin API). */
+  queueDirectory(vhost: string): string {
+    return `${this.prefix}:qdir:{${this.prefix}.dir}:${escapeVhost(vhost)}`;
+  }
+
   /** The node registry: a HASH of node snapshots and a stream of interest changes. */
   registry(): { nodes: string; events: string } {
     const tag = `{${this.prefix}.registry}`;
     return { nodes: `${this.prefix}:nodes:${tag}`, events: `${this.prefix}:events:${tag}` };
+  }
+
+  /** A value the nodes agree on (a generated admin token). */
+  shared(name: string): string {
+    return `${this.prefix}:shared:{${this.prefix}.registry}:${name}`;
   }
 
   /** The hash tag of a key: readers group streams by it (one blocking read per tag). */

@@ -49,11 +49,17 @@ interface FailedAck {
   readonly size: number;
 }
 
+const MAX_LISTED_CACHE = 100_000;
+
 export class QueuePlane {
   private readonly states = new Map<string, QueueState>();
   private readonly wakeGroups = new Set<string>();
   private failedAcks: FailedAck[] = [];
   private janitorRunning = false;
+  /** Queues this node has put in the queue directory (admin API). */
+  private readonly listed = new Set<string>();
+  /** The node is draining: it reads no entries for its consumers and hands requeued ones back. */
+  private draining = false;
 
   constructor(private readonly ctx: RedisContext) {}
 
@@ -71,6 +77,7 @@ export class QueuePlane {
     if (!this.ctx.up) return Promise.reject(new BrokerUnavailableError('Redis is unreachable, so the message cannot be queued; try again.'));
     const key = this.ctx.keys.queue(vhost, queue);
     const o = this.ctx.o;
+    this.list(vhost, queue);
     return run(this.ctx.commands, ENQUEUE, [key, this.ctx.keys.queueBytes(key)], [
       o.maxQueueMessages, o.maxQueueBytes, entrySize(headers, body), encodeEntry(headers, body),
     ]).then((r) => {
@@ -89,6 +96,8 @@ export class QueuePlane {
       return;
     }
     const key = this.ctx.keys.queue(vhost, queue);
+    this.list(vhost, queue);
+    const plane = this;
     const s: QueueState = {
       key,
       bytesKey: this.ctx.keys.queueBytes(key),
@@ -103,7 +112,7 @@ export class QueuePlane {
       target: {
         lastId: '>',
         get demand() {
-          return Math.max(0, s.credit - s.buffer.length);
+          return plane.draining ? 0 : Math.max(0, s.credit - s.buffer.length);
         },
         onEntries: (entries) => this.onEntries(s, entries),
       },
@@ -152,12 +161,30 @@ export class QueuePlane {
     const id = streamIdOf(entry.message.id);
     s?.held.delete(id);
     entry.deliveries++;
-    if (s !== undefined && s.consumers > 0) {
+    if (s !== undefined && s.consumers > 0 && !this.draining) {
       s.buffer.unshift(entry);
       this.ctx.handler?.onQueueReady(vhost, entry.queue);
       return;
     }
     this.release(this.ctx.keys.queue(vhost, entry.queue), [entry]);
+  }
+
+  /**
+   * Draining: entries read ahead for local consumers go back to the cluster now, and the node reads
+   * no more, so the queue's other consumers (on other nodes) get them at the next janitor pass.
+   */
+  setDraining(draining: boolean): void {
+    this.draining = draining;
+    if (!draining) {
+      for (const s of this.states.values()) if (s.reading) this.reader(s).poke(s.key);
+      return;
+    }
+    for (const s of this.states.values()) {
+      const back: QueuedMessage[] = [];
+      let e: QueuedMessage | undefined;
+      while ((e = s.buffer.shift()) !== undefined) back.push(e);
+      this.release(s.key, back);
+    }
   }
 
   /** Redis is back: groups may be gone (a restart without persistence), acks may be owed. */
@@ -274,6 +301,15 @@ export class QueuePlane {
       void cmd(this.ctx.commands, 'XCLAIM', [key, GROUP, RELEASED, 0, id, 'IDLE', RELEASED_IDLE_MS, 'RETRYCOUNT', entry.deliveries, 'JUSTID'])
         .catch((err: unknown) => this.ctx.log.warn({ stream: key, id, err: String(err) }, 'could not hand a queue entry back; it returns when its lease expires'));
     }
+  }
+
+  /** Records the queue in its vhost's queue directory, once per node (the admin API lists it). */
+  private list(vhost: string, queue: string): void {
+    const k = vhost + '\u0000' + queue;
+    if (this.listed.has(k)) return;
+    if (this.listed.size >= MAX_LISTED_CACHE) this.listed.clear();
+    this.listed.add(k);
+    cmd(this.ctx.commands, 'SADD', [this.ctx.keys.queueDirectory(vhost), queue]).catch(() => this.listed.delete(k));
   }
 
   private sendAck(a: FailedAck): void {

@@ -19,23 +19,35 @@ const FORGET_AFTER_TTLS = 10;
 
 export class Registry {
   private readonly startedAt = Date.now();
+  private meta: Readonly<Record<string, string | number>>;
   alive = 0;
 
   constructor(
     private readonly ctx: RedisContext,
     private readonly interests: () => { topics: string[]; queues: string[] },
-  ) {}
+  ) {
+    this.meta = ctx.o.meta ?? {};
+  }
+
+  /** Merges `meta` into this node's snapshot (a drain state, say) and writes it now. */
+  async announce(meta: Readonly<Record<string, string | number>>): Promise<void> {
+    this.meta = { ...this.meta, ...meta };
+    this.event('announce', '', JSON.stringify(meta));
+    await this.heartbeat();
+  }
 
   async heartbeat(): Promise<void> {
     const { nodes } = this.ctx.keys.registry();
+    const sentAt = Date.now();
     const snapshot: NodeSnapshot = {
       id: this.ctx.o.nodeId,
       startedAt: this.startedAt,
-      heartbeatAt: Date.now(),
-      meta: this.ctx.o.meta ?? {},
+      heartbeatAt: sentAt,
+      meta: this.meta,
       ...this.interests(),
     };
     await cmd(this.ctx.commands, 'HSET', [nodes, this.ctx.o.nodeId, JSON.stringify(snapshot)]);
+    this.ctx.counters.heartbeatRttMs = Date.now() - sentAt;
   }
 
   /** The live nodes' snapshots; forgets long-dead ones. */
@@ -69,6 +81,16 @@ export class Registry {
     const { events } = this.ctx.keys.registry();
     void cmd(this.ctx.commands, 'XADD', [events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'node', this.ctx.o.nodeId, 'op', op, 'vhost', vhost, 'name', name])
       .catch(() => {});
+  }
+
+  /**
+   * A value every node of the cluster agrees on: the first node to ask stores its candidate, the
+   * others get that one.
+   */
+  async agree(name: string, candidate: string): Promise<string> {
+    const key = this.ctx.keys.shared(name);
+    await cmd(this.ctx.commands, 'SET', [key, candidate, 'NX']);
+    return String(await cmd(this.ctx.commands, 'GET', [key]));
   }
 
   async leave(): Promise<void> {

@@ -310,6 +310,7 @@ export class TopicPlane {
   private onEntries(w: Watched, entries: StreamEntry[]): void {
     const handler = this.ctx.handler;
     if (handler === undefined) return;
+    this.ctx.observeReadLag(entries[0]![0]);
     for (const [id, fields] of entries) {
       const data = field(fields, 'd');
       if (data === undefined) continue;

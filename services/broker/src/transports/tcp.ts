@@ -49,6 +49,7 @@ class TcpTransport implements Transport {
 
 export class TcpListener {
   private readonly server: Server;
+  private listening = false;
 
   constructor(
     hub: Hub,
@@ -66,17 +67,21 @@ export class TcpListener {
   }
 
   listen(): Promise<void> {
+    if (this.listening) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.port, this.bind, () => {
         this.server.off('error', reject);
+        this.listening = true;
         resolve();
       });
     });
   }
 
-  /** Stops accepting new connections; existing ones stay. */
+  /** Stops accepting new connections (they are refused); existing ones stay. */
   stopListening(): void {
+    if (!this.listening) return;
+    this.listening = false;
     this.server.close();
   }
 }

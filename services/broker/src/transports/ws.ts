@@ -82,6 +82,11 @@ export interface WsListenerOptions {
 export class WsListener {
   readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
+  /**
+   * False while the node drains: WebSocket upgrades get 503, while /healthz, /readyz and /metrics on
+   * the same port keep answering (closing the port would fail liveness probes mid-drain).
+   */
+  accepting = true;
 
   constructor(private readonly o: WsListenerOptions) {
     const { uws, hub } = o;
@@ -96,6 +101,10 @@ export class WsListener {
       idleTimeout: o.idleTimeoutSec,
       sendPingsAutomatically: o.idleTimeoutSec > 0,
       upgrade: (res, req, context) => {
+        if (!this.accepting) {
+          res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('node draining: connect to another node\n');
+          return;
+        }
         const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
         const protocol = SUBPROTOCOLS.find((p) => offered.includes(p)) ?? '';
         const remote = Buffer.from(res.getRemoteAddressAsText()).toString();

@@ -6,19 +6,34 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
+/** Ports this test process handed out: the kernel may offer a just-closed port again. */
+const handedOut = new Set<number>();
+
+/** A port nothing listens on now and that this process has not handed out before. */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    server.close();
+    await once(server, 'close');
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
+
+/** The admin token test brokers use unless a test sets its own. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface BrokerHandle {
   readonly wsPort: number;
   readonly tcpPort: number;
+  /** Admin gRPC port (0 when the test switched the admin API off). */
+  readonly adminPort: number;
+  /** host:port of the admin API. */
+  readonly adminAddress: string;
   readonly wsUrl: string;
   readonly httpUrl: string;
   readonly process: ChildProcess;
@@ -46,10 +61,16 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     STOMPEDE_BIND: '127.0.0.1',
     STOMPEDE_WS_PORT: String(wsPort),
     STOMPEDE_TCP_PORT: String(tcpPort),
+    STOMPEDE_ADMIN_PORT: String(await freePort()),
+    STOMPEDE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     STOMPEDE_LOG_LEVEL: 'debug',
     STOMPEDE_NODE_ID: 'test-node',
+    // SIGTERM drains: in tests, at once (tests of the drain itself set their own timings).
+    STOMPEDE_DRAIN_GRACE_MS: '0',
+    STOMPEDE_DRAIN_WINDOW_MS: '0',
     ...options.env,
   };
+  const adminPort = Number(env['STOMPEDE_ADMIN_PORT']);
   const child = spawn(process.execPath, [MAIN, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -73,6 +94,8 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   return {
     wsPort,
     tcpPort,
+    adminPort,
+    adminAddress: `127.0.0.1:${adminPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}/ws`,
     httpUrl: `http://127.0.0.1:${wsPort}`,
     process: child,

@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import type { Client, StompConfig } from '@stomp/stompjs';
 import { startBroker, type BrokerHandle } from './broker-process.js';
 import { eventually } from './expect.js';
-import { metricsText } from './metrics.js';
+import { metricsText, metricValue } from './metrics.js';
 import { RawClient, type TransportKind } from './raw-client.js';
 import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
 import { startRedis, type RedisHandle, type RedisOptions } from './redis-server.js';
@@ -98,27 +98,14 @@ export async function startClusterNode(nodeId: string, redisEnv: Record<string, 
   return Object.assign(handle, { nodeId, brokerKind: kind });
 }
 
-/** Sum of every sample of metric `name` (labelled or not) in a /metrics text; undefined when absent. */
-export function metricSumOf(text: string, name: string): number | undefined {
-  let found = false;
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) {
-      found = true;
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return found ? sum : undefined;
+/** Sum of the samples of metric `name` whose labels include `labels`, on a node's /metrics; undefined when absent. */
+export async function metricSum(node: BrokerHandle, name: string, labels: Readonly<Record<string, string>> = {}): Promise<number | undefined> {
+  return metricValue(await metricsText(node), name, labels);
 }
 
-/** metricSumOf() on a node's /metrics. */
-export async function metricSum(node: BrokerHandle, name: string): Promise<number | undefined> {
-  return metricSumOf(await metricsText(node), name);
-}
-
-/** stompede_cluster_redis_up of a node: 1, 0, or undefined when the node does not export it. */
+/** stompede_redis_up of a node: 1, 0, or undefined when the node does not export it. */
 export function redisUp(node: BrokerHandle): Promise<number | undefined> {
-  return metricSum(node, 'stompede_cluster_redis_up');
+  return metricSum(node, 'stompede_redis_up');
 }
 
 /** Waits until `node` reports Redis up (`up`) or down; passes when the metric is not exported. */
@@ -129,7 +116,7 @@ export async function waitRedisUp(node: BrokerHandle, up: boolean, timeoutMs = 2
       last = await redisUp(node);
       return last === undefined || (last > 0) === up;
     },
-    () => `stompede_cluster_redis_up is ${last}, expected ${up ? 1 : 0}`,
+    () => `stompede_redis_up is ${last}, expected ${up ? 1 : 0}`,
     timeoutMs,
   );
 }

@@ -1,6 +1,8 @@
-// What a broker process reports about itself: /metrics values and /proc readings.
+// What a broker process reports about itself: /metrics (parsed as Prometheus text by a parser, not
+// by regular expressions) and /proc readings.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
 import type { BrokerHandle } from './broker-process.js';
 
 /** Text of /metrics. */
@@ -8,15 +10,28 @@ export async function metricsText(broker: BrokerHandle): Promise<string> {
   return (await fetch(`${broker.httpUrl}/metrics`)).text();
 }
 
-/** Value of an unlabelled metric in a /metrics text, or undefined when it is not exported. */
-export function metricValue(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+/** The metric families of a /metrics text, by name. */
+export function parseMetrics(text: string): Map<string, PrometheusFamily> {
+  return new Map(parsePrometheusTextFormat(text).map((f) => [f.name, f]));
 }
 
-/** Value of an unlabelled counter or gauge on /metrics; fails when it is not exported. */
-export async function metric(broker: BrokerHandle, name: string): Promise<number> {
-  const value = metricValue(await metricsText(broker), name);
+/**
+ * Sum of the samples of counter or gauge `name` whose labels include `labels` (all samples when
+ * none are given), or undefined when the metric is not exported.
+ */
+export function metricValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+  const family = parseMetrics(text).get(name);
+  if (family === undefined) return undefined;
+  let sum = 0;
+  for (const sample of family.metrics) {
+    if (Object.entries(labels).every(([k, v]) => sample.labels?.[k] === v)) sum += Number(sample.value);
+  }
+  return sum;
+}
+
+/** metricValue() on the broker's /metrics; fails when the metric is not exported. */
+export async function metric(broker: BrokerHandle, name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
+  const value = metricValue(await metricsText(broker), name, labels);
   assert.ok(value !== undefined, `metric ${name} not exported`);
   return value;
 }

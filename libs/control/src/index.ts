@@ -1,0 +1,7 @@
+export { ControlPlane, type ControlPlaneOptions, type AdminAuthMode } from './control-plane.js';
+export type { NodeHost } from './host.js';
+export type { DrainHooks, NodeState } from './drain.js';
+export type { PeerRecord, PeerDirectory } from './peers.js';
+export type { AdminLimits, AdminLog } from './api/context.js';
+export type { AdminAuth, AdminTls } from './server.js';
+export { LIVENESS_SERVICE, READINESS_SERVICE } from './health.js';
