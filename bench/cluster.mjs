@@ -218,6 +218,10 @@ function redisDelta(a, b, { sentReset, sentInfo, sentEnd }) {
   let total = 0;
   for (const [k, v] of Object.entries(cmds)) if (!OWN_COMMANDS.has(k)) total += v.calls;
   const calls = (k) => cmds[k]?.calls ?? 0;
+  // Topic messages are written by XADD, or batched into one EVAL of the publish script per stream
+  // and turn (the few other scripts, trims and announcements, count here too); read by XREADGROUP.
+  const writes = calls('xadd') + calls('eval');
+  const reads = calls('xread') + calls('xreadgroup');
   const cpuS = b.vals.used_cpu_sys + b.vals.used_cpu_user - a.vals.used_cpu_sys - a.vals.used_cpu_user;
   const per = (x) => (messages > 0 ? x / messages : null);
   const cpuMessages = sentEnd - sentInfo;
@@ -225,10 +229,10 @@ function redisDelta(a, b, { sentReset, sentInfo, sentEnd }) {
     messages,
     messages_cpu_span: cpuMessages,
     calls_total: total,
-    xadd: calls('xadd'),
-    xread: calls('xread'),
-    other: total - calls('xadd') - calls('xread'),
-    per_msg: { total: per(total), xadd: per(calls('xadd')), xread: per(calls('xread')), other: per(total - calls('xadd') - calls('xread')) },
+    xadd: writes,
+    xread: reads,
+    other: total - writes - reads,
+    per_msg: { total: per(total), xadd: per(writes), xread: per(reads), other: per(total - writes - reads) },
     cpu_s: Math.round(cpuS * 1e6) / 1e6,
     cpu_us_per_msg: cpuMessages > 0 ? (cpuS * 1e6) / cpuMessages : null,
     net_in_bytes: b.vals.total_net_input_bytes - a.vals.total_net_input_bytes,
@@ -601,15 +605,16 @@ export async function benchCluster(o, h) {
   const short = { warmup: Math.min(o.warmup, 2), duration: Math.min(o.duration, 5), drain: o.drain };
   h.record({ type: 'note', bench: 'cluster', subs: o.clusterSubs, rates: o.clusterRates, nodes: INTEREST_NODES, throughput: base, fixed: short,
     note: `broker nodes and redis-server pinned to core ${o.brokerCore}, load to core ${o.loadCore}` });
-  for (let r = 0; r < o.rounds; r++) {
+  const modes = new Set(o.clusterModes);
+  for (let r = 0; r < o.rounds && modes.has('throughput'); r++) {
     for (const c of rotate(FLOW, r)) await clusterRun(o, h, { mode: 'throughput', contender: c, round: r + 1, subs: o.clusterSubs, rate: 0, ...base });
   }
-  for (const rate of o.clusterRates) {
+  for (const rate of modes.has('latency') ? o.clusterRates : []) {
     for (let r = 0; r < o.rounds; r++) {
       for (const c of rotate(FLOW, r)) await clusterRun(o, h, { mode: 'latency', contender: c, round: r + 1, subs: 1, rate, ...short });
     }
   }
-  for (const rate of o.clusterRates) {
+  for (const rate of modes.has('commands') ? o.clusterRates : []) {
     for (let r = 0; r < o.rounds; r++) {
       for (const n of rotate(INTEREST_NODES, r)) await clusterRun(o, h, { mode: 'commands', contender: `${n}-node${n > 1 ? 's' : ''}`, round: r + 1, subs: 1, rate, ...short });
     }
@@ -714,7 +719,7 @@ export function clusterSummary(o, records, h) {
   const cm = runs('commands');
   if (cm.length) {
     L.push('### Redis commands per published message as interested nodes grow (1 subscriber per node, publisher on node 1)', '');
-    L.push('| rate msgs/s | interested nodes | SENDs published | messages stored | XADD/msg | XREAD/msg | other/msg | total calls/msg | entries per XREAD | Redis CPU µs/msg | Redis CPU % | Redis bytes out/msg | p99 ms (all subs) | lost/dup/ooo |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    L.push('| rate msgs/s | interested nodes | SENDs published | messages stored | writes/msg (XADD, publish EVAL) | reads/msg (XREADGROUP) | other/msg | total calls/msg | entries per read | Redis CPU µs/msg | Redis CPU % | Redis bytes out/msg | p99 ms (all subs) | lost/dup/ooo |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     const rates = [...new Set(cm.map((x) => x.rate))].sort((a, b) => a - b);
     for (const rate of rates) {
       for (const n of INTEREST_NODES) {
@@ -739,7 +744,7 @@ export function clusterSummary(o, records, h) {
       }
     }
     const others = {};
-    for (const x of ok(cm)) for (const [k, v] of Object.entries(x.result.redis?.commands ?? {})) if (!['xadd', 'xread', ...OWN_COMMANDS].includes(k)) others[k] = (others[k] ?? 0) + v.calls;
+    for (const x of ok(cm)) for (const [k, v] of Object.entries(x.result.redis?.commands ?? {})) if (!['xadd', 'eval', 'xread', 'xreadgroup', ...OWN_COMMANDS].includes(k)) others[k] = (others[k] ?? 0) + v.calls;
     L.push('', `Calls: \`INFO commandstats\` after the last message was delivered, counting from a \`CONFIG RESETSTAT\` just before the measured window (both sent by the driver on one connection of its own), divided by the messages node 1 stored in Redis over the span (its \`stompede_cluster_published_total\` delta; equal to the SENDs published after the reset's reply unless node 1 was behind); the driver's own INFO/CONFIG/PING calls are left out. Redis CPU = \`used_cpu_sys + used_cpu_user\` (INFO cpu) delta over the same span. Entries per XREAD = the nodes' \`stompede_cluster_entries_read_total\` delta / XREAD calls. ` +
       `"Other" commands over all these runs: ${Object.entries(others).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`, '');
   }

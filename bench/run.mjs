@@ -63,6 +63,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
                         tracepoints work, else strace -c)
   --cluster-subs N      cluster throughput: subscribers (default 100; --quick 20)
   --cluster-rates LIST  cluster latency and Redis-command runs: msgs/s (default 1000,10000; --quick 1000)
+  --cluster-modes LIST  cluster measurements to run (default throughput,latency,commands)
   --broker-core C --load-core C       (default 0 / 1; the cluster section pins Redis with the broker)
   --pause S             pause between runs (default 2; --quick 0.5)
   --out DIR             results directory (default bench/results)
@@ -72,7 +73,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 function parseArgs(argv) {
   const o = { quick: false, only: [...ALL], rounds: null, subs: null, warmup: null, duration: null, drain: null, fixedRate: 'auto',
     conns: null, hold: null, client: 'raw', procs: 0, syscallSubs: null, syscallRate: null, syscallSeconds: null, syscallTool: 'auto',
-    brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null, clusterSubs: null, clusterRates: null };
+    brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null, clusterSubs: null, clusterRates: null, clusterModes: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`); return argv[++i]; };
@@ -98,6 +99,7 @@ function parseArgs(argv) {
       case '--syscall-tool': o.syscallTool = val(); if (!['auto', 'perf', 'strace'].includes(o.syscallTool)) throw new UsageError('--syscall-tool is auto, perf or strace'); break;
       case '--cluster-subs': o.clusterSubs = Math.max(1, Math.round(num())); break;
       case '--cluster-rates': o.clusterRates = val().split(',').map(Number); if (!o.clusterRates.length || o.clusterRates.some((x) => !(x > 0))) throw new UsageError('--cluster-rates needs positive msgs/s, comma-separated'); break;
+      case '--cluster-modes': o.clusterModes = val().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--broker-core': o.brokerCore = Math.round(num()); break;
       case '--load-core': o.loadCore = Math.round(num()); break;
       case '--pause': o.pause = num(); break;
@@ -127,6 +129,7 @@ function parseArgs(argv) {
   o.pause ??= q ? 0.5 : 2;
   o.clusterSubs ??= q ? 20 : 100;
   o.clusterRates ??= q ? [1000] : [1000, 10000];
+  o.clusterModes ??= ['throughput', 'latency', 'commands'];
   return o;
 }
 class UsageError extends Error {}

@@ -2,7 +2,14 @@
 // are in-process deques, topic history (for resuming subscriptions) is a bounded deque per
 // destination. Nothing outlives the process.
 import {
+  comparePositions,
+  Deque,
+  entrySize,
+  formatMessageId,
   historyLength,
+  Message,
+  parseMessageId,
+  PositionClock,
   QueueFullError,
   type Broker,
   type BrokerHandler,
@@ -13,12 +20,12 @@ import {
   type DestinationTarget,
   type HistoryPrefix,
   type KnownDestinations,
+  type QueuedMessage,
   type QueueLimits,
   type Replay,
-} from './broker.js';
-import { Deque } from './deque.js';
-import { entrySize, Message, type QueuedMessage, type UserHeaders } from './message.js';
-import { comparePositions, formatMessageId, parseMessageId, PositionClock, type StreamPosition } from './message-id.js';
+  type StreamPosition,
+  type UserHeaders,
+} from '@stompede/broker-api';
 
 interface History {
   readonly messages: Deque<Message>;

@@ -14,11 +14,14 @@ import type {
   DestinationStats,
   DestinationTarget,
   KnownDestinations,
+  PublishPressure,
+  QueuedMessage,
   Replay,
-} from './broker.js';
-import type { QueuedMessage, UserHeaders } from './message.js';
-import { connectNow } from './redis/connection.js';
+  UserHeaders,
+} from '@stompede/broker-api';
+import { cmd, connectNow, resetConnection } from './redis/connection.js';
 import { RedisContext, type ClusterCounters, type RedisBrokerOptions } from './redis/context.js';
+import { Followers } from './redis/follow.js';
 import { replay } from './redis/history.js';
 import { destinationStats, knownDestinations } from './redis/inspect.js';
 import { QueuePlane } from './redis/queues.js';
@@ -44,16 +47,18 @@ export class RedisBroker implements Broker, BrokerInspector {
   private readonly queues: QueuePlane;
   private readonly replies: ReplyPlane;
   private readonly registry: Registry;
+  private readonly followers: Followers;
   private readonly timers: NodeJS.Timeout[] = [];
   private everUp = false;
   private closing = false;
 
   constructor(options: RedisBrokerOptions) {
     this.ctx = new RedisContext(options);
-    this.topics = new TopicPlane(this.ctx);
-    this.queues = new QueuePlane(this.ctx);
-    this.replies = new ReplyPlane(this.ctx, options);
+    this.followers = new Followers(this.ctx);
     this.registry = new Registry(this.ctx, () => ({ topics: this.topics.patterns(), queues: this.queues.names() }));
+    this.topics = new TopicPlane(this.ctx, { followers: this.followers, knownNodes: () => this.registry.knownIds(), onStall: () => this.stalled() });
+    this.queues = new QueuePlane(this.ctx);
+    this.replies = new ReplyPlane(this.ctx, this.followers, options);
   }
 
   async start(handler: BrokerHandler): Promise<void> {
@@ -73,6 +78,7 @@ export class RedisBroker implements Broker, BrokerInspector {
     const o = this.ctx.o;
     this.timers.push(setInterval(() => void this.heartbeat(), o.heartbeatMs));
     this.timers.push(setInterval(() => void this.queues.janitor(), o.janitorMs));
+    this.timers.push(setInterval(() => void this.topics.trimmer.pass(), o.trimIntervalMs));
     for (const t of this.timers) t.unref();
   }
 
@@ -83,7 +89,9 @@ export class RedisBroker implements Broker, BrokerInspector {
       await this.registry.leave().catch(() => {});
       await this.replies.close();
     }
-    await this.ctx.closeReaders();
+    const wakeKeys = [...(await this.ctx.closeReaders()), ...(await this.followers.close())];
+    // Nobody else reads a node's wake streams.
+    if (this.ctx.up) await Promise.allSettled(wakeKeys.map((k) => cmd(this.ctx.commands, 'DEL', [k])));
     await this.ctx.commands.quit().catch(() => this.ctx.commands.disconnect());
     this.ctx.handler = undefined;
   }
@@ -120,9 +128,17 @@ export class RedisBroker implements Broker, BrokerInspector {
     return this.topics.publish(vhost, destination, headers, body, durable);
   }
 
+  publishPressure(vhost: string, destination: string): PublishPressure {
+    return this.topics.publishPressure(vhost, destination);
+  }
+
   watch(vhost: string, pattern: string, wildcard = false): Completion {
     this.registry.event('watch', vhost, pattern);
     return this.topics.watch(vhost, pattern, wildcard);
+  }
+
+  clusterReachable(): boolean {
+    return this.ctx.up;
   }
 
   unwatch(vhost: string, pattern: string, wildcard = false): void {
@@ -201,7 +217,24 @@ export class RedisBroker implements Broker, BrokerInspector {
 
   private async heartbeat(): Promise<void> {
     if (!this.ctx.up) return;
-    await Promise.allSettled([this.registry.heartbeat(), this.replies.renew(), this.queues.renewLeases(), this.registry.nodes()]);
+    const results = await Promise.allSettled([this.registry.heartbeat(), this.replies.renew(), this.queues.renewLeases(), this.registry.nodes()]);
+    if (results.some((r) => r.status === 'rejected' && /timed out/i.test(String(r.reason)))) this.stalled();
+  }
+
+  /**
+   * Redis stopped answering without closing the connection (a network partition): count it as
+   * unreachable now, and reconnect every connection, so that commands fail over to the outbox and
+   * local delivery instead of waiting for the path to come back. The command connection is reset,
+   * not closed: a closed socket's unsent commands would still reach Redis when the path heals,
+   * possibly after the outbox resent them, and readers would take the resent ones for repeats.
+   */
+  private stalled(): void {
+    if (!this.ctx.up || this.closing) return;
+    this.ctx.log.warn({ timeoutMs: this.ctx.o.timeoutMs }, 'Redis does not answer: treating it as unreachable and reconnecting');
+    this.onDown();
+    resetConnection(this.ctx.commands);
+    this.ctx.reconnectReaders();
+    this.followers.reconnect();
   }
 
   private onDown(): void {

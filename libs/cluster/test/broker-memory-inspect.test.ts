@@ -3,7 +3,8 @@
 // topic history, as entries are enqueued, taken, acked and requeued.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MemoryBroker, NO_HEADERS, type BrokerHandler, type DestinationStats, type QueuedMessage } from '@stompede/cluster';
+import { NO_HEADERS, type BrokerHandler, type DestinationStats, type QueuedMessage } from '@stompede/broker-api';
+import { MemoryBroker } from '@stompede/cluster';
 
 const V = '/';
 const body = (s: string): Uint8Array => Buffer.from(s);

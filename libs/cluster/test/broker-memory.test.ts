@@ -3,16 +3,8 @@
 // another destination), and the queue basics the session layer relies on.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  formatMessageId,
-  MemoryBroker,
-  Message,
-  NO_HEADERS,
-  parseMessageId,
-  QueueFullError,
-  type BrokerHandler,
-  type MemoryBrokerOptions,
-} from '@stompede/cluster';
+import { formatMessageId, Message, NO_HEADERS, parseMessageId, QueueFullError, type BrokerHandler } from '@stompede/broker-api';
+import { MemoryBroker, type MemoryBrokerOptions } from '@stompede/cluster';
 
 const V = '/';
 const text = (s: string): Uint8Array => Buffer.from(s);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeEntry, encodeEntry, field } from '../src/redis/codec.js';
+import { decodeEntry, encodeEntry, messageOf, readEntry, type StreamEntry } from '../src/redis/codec.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -126,17 +126,28 @@ describe('decodeEntry rejects malformed entries', () => {
   });
 });
 
-describe('field', () => {
-  const f = (...s: string[]): Buffer[] => s.map((x) => Buffer.from(x));
+describe('readEntry and messageOf', () => {
+  const entry = (...s: string[]): StreamEntry => [Buffer.from('1700000000000-7'), s.map((x) => Buffer.from(x))];
 
-  test('finds a field by name among name/value pairs', () => {
-    assert.equal(field(f('d', 'data', 'o', 'origin'), 'o')?.toString(), 'origin');
-    assert.equal(field(f('d', 'data', 'o', 'origin'), 'd')?.toString(), 'data');
+  test('finds every field Stompede writes in one pass, by name', () => {
+    const e = readEntry(entry('d', 'data', 'o', 'origin', 'q', '/reply-queue/n/1/x', 'v', '/'));
+    assert.equal(e.id, '1700000000000-7');
+    assert.deepEqual([e.data?.toString(), e.origin?.toString(), e.queue?.toString(), e.vhost?.toString()], ['data', 'origin', '/reply-queue/n/1/x', '/']);
   });
 
-  test('never takes a value for a name, nor a dangling name', () => {
-    assert.equal(field(f('x', 'd', 'y', 'z'), 'd'), undefined);
-    assert.equal(field(f('a', 'b', 'd'), 'd'), undefined);
-    assert.equal(field([], 'd'), undefined);
+  test('never takes a value for a name, nor a dangling name, nor a longer name that starts alike', () => {
+    assert.equal(readEntry(entry('x', 'd', 'y', 'z')).data, undefined);
+    assert.equal(readEntry(entry('a', 'b', 'd')).data, undefined);
+    assert.equal(readEntry(entry('dd', 'x')).data, undefined);
+    assert.equal(readEntry(entry()).data, undefined);
+  });
+
+  test('messageOf: the message-id is the destination and the stream id; no data field, no message', () => {
+    const payload = encodeEntry({ names: ['k'], values: ['v'] }, Buffer.from('body'));
+    const m = messageOf('/topic/a', readEntry([Buffer.from('5-1'), [Buffer.from('d'), payload]]))!;
+    assert.equal(m.id, '/topic/a@5-1');
+    assert.equal(m.header('k'), 'v');
+    assert.equal(Buffer.from(m.body).toString(), 'body');
+    assert.equal(messageOf('/topic/a', readEntry(entry('o', 'x:1'))), undefined);
   });
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { Deque } from '@stompede/cluster';
+import { Deque } from '@stompede/broker-api';
 import { Outbox, type OutboxEntry } from '../src/redis/outbox.js';
 
 const RUNS = { numRuns: 300 };
@@ -63,7 +63,10 @@ describe('Deque', () => {
   });
 });
 
-const entry = (n: number, bytes: number): OutboxEntry => ({ key: `k${n}`, maxlen: 10, payload: Buffer.alloc(bytes, n), origin: `inc:${n}` });
+const entry = (n: number, bytes: number): OutboxEntry => ({ key: `k${n}`, maxlen: 10, payload: Buffer.alloc(bytes, n), origin: `inc:${n}`, seq: n });
+/** Message `seq` of stream `key`. */
+const msg = (key: string, seq: number, bytes = 1): OutboxEntry => ({ key, maxlen: 10, payload: Buffer.alloc(bytes), origin: `inc:${seq}`, seq });
+const order = (o: Outbox): string[] => o.drain().map((e) => `${e.key}${e.seq}`);
 
 describe('Outbox', () => {
   test('bounded by count: the entry past maxMessages is refused', () => {
@@ -107,6 +110,43 @@ describe('Outbox', () => {
     o.push(entry(9, 3)); // published while the flush was out
     o.restore([sent[1]!, sent[3]!]); // those two failed
     assert.deepEqual(o.drain().map((e) => e.key), ['k1', 'k3', 'k9']);
+  });
+
+  test('insertInOrder puts a failed batch before the later messages of its stream only', () => {
+    const o = new Outbox(100, 100);
+    for (const e of [msg('a', 5), msg('b', 1), msg('a', 6), msg('b', 2)]) o.push(e);
+    assert.equal(o.insertInOrder([msg('a', 3), msg('a', 4)]), 0);
+    assert.deepEqual(order(o), ['a3', 'a4', 'a5', 'b1', 'a6', 'b2']);
+  });
+
+  test('insertInOrder appends when nothing later of its stream is kept, and counts what did not fit', () => {
+    const o = new Outbox(3, 100);
+    o.push(msg('a', 1));
+    assert.equal(o.insertInOrder([msg('a', 2)]), 0);
+    assert.equal(o.insertInOrder([msg('a', 3), msg('a', 4)]), 1, 'one slot was left');
+    assert.equal(o.bytes, 3);
+    assert.deepEqual(order(o), ['a1', 'a2', 'a3']);
+  });
+
+  test('property: single failed messages inserted in any order leave every stream in seq order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.nat(50)), { maxLength: 40 }), (messages) => {
+        const o = new Outbox(1_000, 1_000);
+        const seen = new Set<string>();
+        for (const [key, seq] of messages) {
+          if (seen.has(key + seq)) continue;
+          seen.add(key + seq);
+          o.insertInOrder([msg(key, seq)]);
+        }
+        const drained = o.drain();
+        for (const key of ['a', 'b']) {
+          const seqs = drained.filter((e) => e.key === key).map((e) => e.seq);
+          assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y));
+        }
+        assert.equal(drained.length, seen.size);
+      }),
+      RUNS,
+    );
   });
 
   test('byte accounting stays exact through any push / drain / restore sequence', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { comparePositions, formatMessageId, historyLength, parseMessageId, PositionClock, type StreamPosition } from '@stompede/cluster';
+import { comparePositions, formatMessageId, historyLength, parseMessageId, PositionClock, type StreamPosition } from '@stompede/broker-api';
 
 const RUNS = { numRuns: 300 };
 

@@ -2,7 +2,8 @@
 // (distinct node ids, short heart-beats and claim times) on the file's private Redis, each with a
 // handler that records what the broker calls back.
 import { after, afterEach, before } from 'node:test';
-import { RedisBroker, type BrokerHandler, type Message, type QueuedMessage, type RedisBrokerOptions } from '@stompede/cluster';
+import type { BrokerHandler, Message, QueuedMessage } from '@stompede/broker-api';
+import { RedisBroker, type RedisBrokerOptions } from '@stompede/cluster';
 import { KeySpace } from '../src/redis/keys.js';
 import { delay, eventually, startRedis, type TestRedis } from './redis.js';
 
@@ -17,6 +18,8 @@ export interface Received {
   /** The body as UTF-8 text, and as bytes. */
   readonly body: string;
   readonly bytes: Uint8Array;
+  /** Messages the node said were missing right before this one (x-resume-gap). */
+  readonly missedBefore: number;
 }
 
 /** A BrokerHandler that records every callback. */
@@ -27,6 +30,8 @@ export class Recorder implements BrokerHandler {
   readonly dead: { vhost: string; entry: QueuedMessage }[] = [];
   /** Destination prefixes `interested` answers true for (what wildcard subscriptions would match). */
   readonly interests = new Set<string>();
+  /** Times the broker said publish pressure went away. */
+  relieved = 0;
 
   onTopicMessage(vhost: string, m: Message): void {
     this.topics.push({
@@ -37,6 +42,7 @@ export class Recorder implements BrokerHandler {
       values: [...m.headers.values],
       body: Buffer.from(m.body).toString(),
       bytes: Uint8Array.from(m.body),
+      missedBefore: m.missedBefore,
     });
   }
 
@@ -51,6 +57,10 @@ export class Recorder implements BrokerHandler {
 
   onDeadLetter(vhost: string, entry: QueuedMessage): void {
     this.dead.push({ vhost, entry });
+  }
+
+  onPressureRelieved(): void {
+    this.relieved++;
   }
 
   /** Bodies received on `destination`, in order. */
@@ -78,6 +88,12 @@ export const BASE_OPTIONS = {
   nodeTtlMs: 500,
   claimIdleMs: 200,
   janitorMs: 25,
+  readLingerMs: 0,
+  streamMaxEntries: 100_000,
+  streamLagPressure: 10_000,
+  maxPublishesInFlight: 10_000,
+  trimIntervalMs: 100,
+  timeoutMs: 2_000,
   history: [
     { prefix: '/topic/', messages: 1000 },
     { prefix: '/topic/short.', messages: 3 },

@@ -4,7 +4,7 @@
 // carry on once the consumer groups are re-created.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BrokerUnavailableError } from '@stompede/cluster';
+import { BrokerUnavailableError } from '@stompede/broker-api';
 import { bodyOf, NONE, REDIS_SUITE, takeAndAck, text, useNodes, VHOST, type TestNode } from './nodes.js';
 import { eventually, redisUnavailable } from './redis.js';
 

@@ -4,7 +4,7 @@
 // keep a live node's entries and expire for a dead one, and dead-lettering past maxDeliveries.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { QueueFullError, type QueuedMessage } from '@stompede/cluster';
+import { QueueFullError, type QueuedMessage } from '@stompede/broker-api';
 import { BASE_OPTIONS, bodyOf, NEVER_MS, NONE, range, REDIS_SUITE, settle, takeAndAck, takeNext, text, useNodes, VHOST, type TestNode } from './nodes.js';
 import { eventually, redisUnavailable } from './redis.js';
 

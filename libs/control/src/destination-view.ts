@@ -3,7 +3,7 @@
 // merges the nodes' views, adds what only the broker knows of, and asks the broker for the stats
 // of the rows it returns.
 import { DestinationKind, type Destination } from '@stompede/admin-api';
-import type { DestinationTarget } from '@stompede/cluster';
+import type { DestinationTarget } from '@stompede/broker-api';
 import { resolveDestination, type Hub } from '@stompede/session';
 import type { NodeHost } from './host.js';
 

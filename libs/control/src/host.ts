@@ -1,7 +1,7 @@
 // What the control plane needs from the node it runs in. The service (services/broker) provides it:
 // the session hub, the broker's inspector, and what only the process knows (addresses, metrics).
 import type { MetricSample, NodeAddresses, RedisStatus } from '@stompede/admin-api';
-import type { BrokerInspector } from '@stompede/cluster';
+import type { BrokerInspector } from '@stompede/broker-api';
 import type { Hub } from '@stompede/session';
 
 export interface NodeHost {

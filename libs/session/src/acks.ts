@@ -1,9 +1,9 @@
 // ACK and NACK: finding the delivery a frame names, and settling it (invariants A1-A5). An ACK
 // gives queue entries back to the broker as done; a NACK requeues (queue entries at the head of
 // their queue, topic messages ahead of what waits on their subscription) or dead-letters.
-import type { Message } from '@stompede/cluster';
+import type { Message } from '@stompede/broker-api';
 import type { Frame, StompVersion } from '@stompede/stomp';
-import type { Hub } from './hub.js';
+import type { SessionHost } from './host.js';
 import { Refusal, required } from './refusal.js';
 import type { Delivery, Subscription } from './subscription.js';
 import type { SubscriptionTable } from './subscription-table.js';
@@ -18,7 +18,7 @@ export interface Settlement {
 
 /** The session side of settling: topic messages to redeliver wait on their subscription. */
 export interface SettlingSession {
-  readonly hub: Hub;
+  readonly hub: SessionHost;
   readonly vhost: string;
   hold(sub: Subscription, message: Message, previous: number, atHead: boolean): void;
   releaseHeld(sub: Subscription): void;

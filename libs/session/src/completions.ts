@@ -4,7 +4,7 @@
 // cumulative), and a failed one closes the connection with ERROR. Created with the connection's
 // first asynchronous operation; with a synchronous broker (memory) there is none.
 import { queueRefusal, Refusal } from './refusal.js';
-import type { SessionState } from './session.js';
+import type { SessionState } from './session-state.js';
 
 /** The session side: a failed operation fails it, and nothing runs once it has stopped. */
 export interface CompletionOwner {

@@ -36,6 +36,8 @@ export interface SessionConfig extends ParserLimits {
   readonly deadLetterDestination: string;
   readonly destinationPrefixes: readonly DestinationPrefix[];
   readonly fanoutMode: FanoutMode;
+  /** Input a WebSocket publisher may send while it is held for publish pressure, before it is closed. */
+  readonly maxHeldInputBytes: number;
   readonly coalesce: boolean;
 }
 
@@ -67,5 +69,6 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
     { prefix: '/queue/', kind: 'queue' },
   ],
   fanoutMode: 'native',
+  maxHeldInputBytes: 1024 * 1024,
   coalesce: true,
 };

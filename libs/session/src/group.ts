@@ -7,7 +7,7 @@
 // bytes written per socket. Frames of one turn accumulate in one buffer and go out as one
 // WebSocket message per subscriber (see outbox.ts); STOMP clients parse several frames out of one
 // message.
-import type { Message } from '@stompede/cluster';
+import type { Message } from '@stompede/broker-api';
 import { utf8Length, writeUtf8, type Escaping } from '@stompede/stomp';
 import { messageTail } from './message-frame.js';
 import type { Outbox } from './outbox.js';

@@ -1,7 +1,8 @@
 // One node's session layer: the registry of sessions, the router, the end-of-turn outbox and the
 // tick that drives connect timeouts and heart-beats. Transports call `open` for each new socket.
-import type { Broker } from '@stompede/cluster';
+import type { Broker } from '@stompede/broker-api';
 import type { SessionConfig } from './config.js';
+import type { SessionHost } from './host.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -19,7 +20,7 @@ export interface HubOptions {
   readonly now?: () => number;
 }
 
-export class Hub {
+export class Hub implements SessionHost {
   readonly config: SessionConfig;
   readonly metrics = new Metrics();
   readonly outbox: Outbox;
@@ -30,6 +31,8 @@ export class Hub {
   /** Open connections by transport kind ("ws", "tcp"). */
   readonly connectionsByTransport = new Map<string, number>();
   private readonly closedListeners = new Set<() => void>();
+  /** Sessions holding their input for publish pressure, released when it goes. */
+  private readonly holding = new Set<Session>();
   /** Set while draining, if the broker hands queue entries to other nodes: local consumers take none. */
   queueTakesPaused = false;
   private nextSessionId = 0;
@@ -44,7 +47,7 @@ export class Hub {
     this.outbox = new Outbox(this.config.coalesce, options.publisher, (err) =>
       this.logger.error({ err }, 'output flush failed'),
     );
-    this.router = new Router(this.config, options.broker, this.outbox, this.metrics, this.logger);
+    this.router = new Router(this.config, options.broker, this.outbox, this.metrics, this.logger, () => this.pressureRelieved());
     this.tickMs = Math.min(250, Math.max(10, Math.floor(this.config.heartbeatFloorMs / 4)));
   }
 
@@ -75,6 +78,7 @@ export class Hub {
   }
 
   detach(session: Session): void {
+    this.holding.delete(session);
     if (!this.sessions.delete(session)) return;
     this.metrics.connectionsClosed++;
     const kind = session.transport.kind;
@@ -86,6 +90,23 @@ export class Hub {
     const now = this.now();
     for (const s of this.sessions) s.tick(now, this.tickMs);
     this.router.publishCounts.roll(now);
+  }
+
+  holdingInput(session: Session): void {
+    this.holding.add(session);
+    this.metrics.inputHolds++;
+  }
+
+  /** Sessions holding their input for publish pressure now. */
+  get inputsHeld(): number {
+    return this.holding.size;
+  }
+
+  /** The broker says publish pressure went away: every held session goes on (and holds again if it must). */
+  private pressureRelieved(): void {
+    const held = [...this.holding];
+    this.holding.clear();
+    for (const s of held) s.releaseInput();
   }
 
   // ---------------------------------------------------------------- introspection and drain

@@ -1,9 +1,9 @@
 // MESSAGE frame text. A frame is "MESSAGE", the per-subscription lines (subscription, ack,
-// redelivery), then the per-message lines (message-id, destination, user headers,
+// redelivery), then the per-message lines (a gap before it, message-id, destination, user headers,
 // content-length). The per-message part is encoded once per escaping rule and cached on the
 // message, so fan-out to many subscriptions only concatenates.
 import { isUtf8 } from 'node:buffer';
-import type { Message } from '@stompede/cluster';
+import type { Message } from '@stompede/broker-api';
 import { escapeHeaderValue, type Escaping, type StompVersion } from '@stompede/stomp';
 
 export function messageTail(message: Message, escaping: Escaping): string {
@@ -14,7 +14,7 @@ export function messageTail(message: Message, escaping: Escaping): string {
   }
   let tail = cache.get(escaping);
   if (tail === undefined) {
-    tail = 'message-id:' + escapeHeaderValue(message.id, escaping) +
+    tail = gapLines(message) + 'message-id:' + escapeHeaderValue(message.id, escaping) +
       '\ndestination:' + escapeHeaderValue(message.destination, escaping) + '\n';
     const { names, values } = message.headers;
     for (let i = 0; i < names.length; i++) {
@@ -24,6 +24,21 @@ export function messageTail(message: Message, escaping: Escaping): string {
     cache.set(escaping, tail);
   }
   return tail;
+}
+
+/** Set on a MESSAGE that follows messages of its destination the node knows it missed. */
+export const GAP_HEADER = 'x-resume-gap';
+/** How many were missed, with GAP_HEADER. */
+export const GAP_COUNT_HEADER = 'x-gap-messages';
+
+/**
+ * The lines telling every subscriber that messages of this destination were lost before this one
+ * (the node fell further behind than its stream keeps, or Redis lost them): resume from another
+ * node's history, or accept the gap. The same header a resumed subscription gets when its history
+ * falls short (resume.ts), plus the count.
+ */
+function gapLines(message: Message): string {
+  return message.missedBefore > 0 ? `${GAP_HEADER}:true\n${GAP_COUNT_HEADER}:${message.missedBefore}\n` : '';
 }
 
 /** "MESSAGE\nsubscription:<id>\n", computed once per subscription or group. */

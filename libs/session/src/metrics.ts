@@ -25,6 +25,8 @@ export class Metrics {
   messagesDiscarded = 0;
   /** Connections closed because they did not read fast enough. */
   slowConsumerDisconnects = 0;
+  /** Times a publisher's input was held for publish pressure. */
+  inputHolds = 0;
   /** Subscriptions open on this node, reply queues included. */
   subscriptions = 0;
   /** ERROR frames sent, by `message` header. */

@@ -1,37 +1,60 @@
 // SEND: a client frame becomes a published message. The broker owns some headers of the MESSAGE
 // frames it delivers, so a SEND cannot supply them, and a `reply-to:/temp-queue/<name>` is
 // rewritten to the sending session's private reply queue.
-import type { Completion, UserHeaders } from '@stompede/cluster';
+import type { Completion, UserHeaders } from '@stompede/broker-api';
 import type { Frame, Headers } from '@stompede/stomp';
 import { TEMP_QUEUE_PREFIX } from './destinations.js';
-import type { Hub } from './hub.js';
-import { checkedDestination, queueRefusal, required } from './refusal.js';
+import type { SessionHost } from './host.js';
+import { checkedDestination, queueRefusal, Refusal, required } from './refusal.js';
 
 /** Headers the broker sets on MESSAGE frames; a SEND cannot supply them. */
 const RESERVED_HEADERS = new Set([
   'destination', 'receipt', 'transaction', 'content-length', 'message-id', 'subscription', 'ack', 'redelivered',
-  'x-delivery-count', 'x-resume-gap',
+  'x-delivery-count', 'x-resume-gap', 'x-gap-messages',
 ]);
 
-/** Where a `reply-to:/temp-queue/<name>` leads: the sending session's reply queue of that name. */
-export interface ReplyQueues {
+/** The sending session, as a SEND needs it. */
+export interface PublishingSession {
+  /** SEND frames of this connection the broker accepted so far (refusals say it: x-sends-accepted). */
+  readonly sendsAccepted: number;
+  /** Where a `reply-to:/temp-queue/<name>` leads: the sending session's reply queue of that name. */
   replyQueueFor(tempName: string): string;
+  /** Stops processing input until the publish pressure goes (held-input.ts). */
+  holdInput(): void;
 }
 
-/** Publishes a SEND's body and user headers; the broker's completion says when it is accepted. */
-export function publishSend(frame: Frame, hub: Hub, vhost: string, replyQueues: ReplyQueues): Completion {
+/** ERROR header: how many SEND frames of the connection were accepted before the refusal. */
+export const SENDS_ACCEPTED_HEADER = 'x-sends-accepted';
+
+/**
+ * Publishes a SEND's body and user headers; the broker's completion says when it is accepted. Under
+ * publish pressure the message is still accepted and the session's input is held; past it (a node
+ * reading the destination would lose messages) the SEND is refused.
+ */
+export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publisher: PublishingSession): Completion {
   const name = required(frame.headers, 'destination', 'SEND');
   const destination = checkedDestination(name, 'send', hub.config);
-  const headers = userHeaders(frame.headers, replyQueues);
+  const pressure = hub.router.pressure(vhost, destination);
+  if (pressure === 'full') {
+    throw new Refusal(
+      'destination overloaded',
+      `A node reading ${destination.name} is too far behind (close to STOMPEDE_REDIS_STREAM_MAX_ENTRIES): the message was not accepted. ${SENDS_ACCEPTED_HEADER} says how many SENDs of this connection were; publish again later.`,
+      [[SENDS_ACCEPTED_HEADER, String(publisher.sendsAccepted)]],
+    );
+  }
+  const headers = userHeaders(frame.headers, publisher);
+  let done: Completion;
   try {
-    return hub.router.publish(vhost, destination, headers, frame.body, frame.headers.has('receipt'));
+    done = hub.router.publish(vhost, destination, headers, frame.body, frame.headers.has('receipt'));
   } catch (err) {
     throw queueRefusal(err) ?? err;
   }
+  if (pressure === 'slow') publisher.holdInput();
+  return done;
 }
 
 /** User headers of a SEND, without server-owned ones; a /temp-queue reply-to becomes a reply queue. */
-function userHeaders(h: Headers, replyQueues: ReplyQueues): UserHeaders {
+function userHeaders(h: Headers, replyQueues: Pick<PublishingSession, 'replyQueueFor'>): UserHeaders {
   const names: string[] = [];
   const values: string[] = [];
   let replyTo = false;

@@ -1,9 +1,21 @@
 // The local consumers of one queue. Entries are taken from the broker only when some consumer can
 // accept one (prefetch window not full, socket not congested), and handed out round-robin, so a
 // queue never pushes more at a consumer than its credit allows.
-import type { Broker } from '@stompede/cluster';
+import type { Broker, QueuedMessage } from '@stompede/broker-api';
 import type { Outbox } from './outbox.js';
-import type { Subscription } from './subscription.js';
+
+/** A consumer as its queue sees it (the router's Subscription is one). */
+export interface QueueConsumer {
+  /** Client-acked: holds entries until ACK, up to `window`. */
+  readonly acked: boolean;
+  readonly window: number;
+  readonly unacked: { readonly size: number };
+  queue: QueueBinding | undefined;
+  readonly session: {
+    canTake(consumer: QueueConsumer): boolean;
+    deliverQueued(consumer: QueueConsumer, entry: QueuedMessage): void;
+  };
+}
 
 /**
  * Credit an auto-ack consumer stands for when the broker asks how many entries to fetch: it acks on
@@ -12,7 +24,7 @@ import type { Subscription } from './subscription.js';
 const AUTO_ACK_CREDIT = 100;
 
 export class QueueBinding {
-  readonly consumers: Subscription[] = [];
+  readonly consumers: QueueConsumer[] = [];
   private next = 0;
   private scheduled = false;
   private readonly dispatchBound = () => {
@@ -27,13 +39,13 @@ export class QueueBinding {
     private readonly outbox: Outbox,
   ) {}
 
-  add(sub: Subscription): void {
+  add(sub: QueueConsumer): void {
     this.consumers.push(sub);
     sub.queue = this;
     this.schedule();
   }
 
-  remove(sub: Subscription): void {
+  remove(sub: QueueConsumer): void {
     const i = this.consumers.indexOf(sub);
     if (i < 0) return;
     this.consumers.splice(i, 1);

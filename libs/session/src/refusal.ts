@@ -1,6 +1,6 @@
 // Refusals: what frame handling throws when a client frame cannot be accepted, the checks that
 // throw them, and the ERROR frame a refusal becomes (invariant E1: one ERROR, then a close).
-import { QueueFullError } from '@stompede/cluster';
+import { QueueFullError } from '@stompede/broker-api';
 import { encodeFrame, type Headers, type StompVersion } from '@stompede/stomp';
 import type { SessionConfig } from './config.js';
 import { resolveDestination, type Destination, type Use } from './destinations.js';

@@ -12,19 +12,10 @@
 //
 // Its RECEIPT waits for the broker's watch and then for the history read: replayed messages the
 // subscription has credit for are written before the RECEIPT (see docs/resume.md).
-import {
-  comparePositions,
-  parseMessageId,
-  type Broker,
-  type Completion,
-  type Message,
-  type Replay,
-  type StreamPosition,
-} from '@stompede/cluster';
+import { comparePositions, parseMessageId, type Message, type Replay, type StreamPosition } from '@stompede/broker-api';
 import type { Headers } from '@stompede/stomp';
 import type { Destination } from './destinations.js';
 import { Refusal } from './refusal.js';
-import type { Subscription } from './subscription.js';
 
 export const RESUME_AFTER = 'x-resume-after';
 /** Set, once, on the first MESSAGE of a resumed subscription whose history did not reach back far enough. */
@@ -68,11 +59,14 @@ export class Resume {
     return out;
   }
 
-  /** Header lines of the next MESSAGE frame: the gap mark on the first one, nothing after. */
-  frameLines(): string {
+  /**
+   * Header lines of the next MESSAGE frame: the gap mark on the first one, nothing after (nor when
+   * the message carries the mark already: `marked`, a gap the node saw in its stream).
+   */
+  frameLines(marked: boolean): string {
     if (!this.gap) return '';
     this.gap = false;
-    return `${RESUME_GAP}:true\n`;
+    return marked ? '' : `${RESUME_GAP}:true\n`;
   }
 
   /** True if `message` comes after the last one delivered (it then becomes the last one). */
@@ -109,38 +103,6 @@ export function resumeRequest(h: Headers, destination: Destination): Resume | un
     refuse(`"${after}" is a message of ${id.destination}, not of ${name}; a subscription resumes after a message of its own destination.`);
   }
   return new Resume(after, id.position);
-}
-
-/** For the router: whether a live message goes to a resuming subscription now. */
-export function admitLive(sub: Subscription, resume: Resume, message: Message): boolean {
-  if (resume.live(message)) return true;
-  if (resume.waitingBytes > sub.session.hub.config.maxPendingOutboundBytes) sub.session.abortSlowConsumer();
-  return false;
-}
-
-/**
- * Reads the history once `watched` (the subscription's watch) has completed, so that it reaches at
- * least as far back as the live feed starts, and hands it to `sub`. The returned completion is what
- * the SUBSCRIBE's RECEIPT waits for; a failed read fails the connection (completions.ts).
- */
-export function replayInto(sub: Subscription, resume: Resume, broker: Broker, vhost: string, watched: Completion): Completion {
-  const read = (): Completion => {
-    if (!attached(sub)) return;
-    const replay = broker.replay(vhost, sub.destination.name, resume.afterId);
-    if (replay instanceof Promise) return replay.then((r) => deliverReplay(sub, resume, r));
-    deliverReplay(sub, resume, replay);
-  };
-  return watched instanceof Promise ? watched.then(read) : read();
-}
-
-function deliverReplay(sub: Subscription, resume: Resume, replay: Replay): void {
-  // Unsubscribed, or the connection ended, while the history was read: nobody to deliver it to.
-  if (!attached(sub)) return;
-  for (const m of resume.caughtUp(replay)) sub.session.deliverTopic(sub, m);
-}
-
-function attached(sub: Subscription): boolean {
-  return sub.node !== undefined && sub.session.state === 'connected';
 }
 
 function refuse(detail: string): never {

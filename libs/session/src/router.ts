@@ -1,33 +1,26 @@
 // Node-local routing: which local subscriptions a message reaches, and the bookkeeping that ties
 // subscriptions to the broker (topic interest, queue consumption). The broker calls in here.
-import {
-  QueueFullError,
-  type Broker,
-  type BrokerHandler,
-  type Completion,
-  type Message,
-  type QueuedMessage,
-  type UserHeaders,
-} from '@stompede/cluster';
+import { BrokerUnavailableError, QueueFullError, type Broker, type BrokerHandler, type Completion, type Message, type PublishPressure, type QueuedMessage, type UserHeaders } from '@stompede/broker-api';
 import type { SessionConfig } from './config.js';
 import { REPLY_QUEUE_PREFIX, resolveDestination, type Destination } from './destinations.js';
 import { Group } from './group.js';
 import type { Logger } from './logger.js';
 import { messageOpening, textBody } from './message-frame.js';
 import type { Metrics } from './metrics.js';
+import type { DeadLetterReason, RouterPort } from './host.js';
 import type { Outbox } from './outbox.js';
 import { QueueBinding } from './queue-binding.js';
 import { PublishCounts } from './publish-counts.js';
-import { admitLive } from './resume.js';
+import { admitLive } from './resume-delivery.js';
 import type { Subscription } from './subscription.js';
 import { TopicIndex, type TopicNode } from './topic-index.js';
 
 class VhostState {
-  readonly topics = new TopicIndex();
+  readonly topics = new TopicIndex<Subscription>();
   readonly queues = new Map<string, QueueBinding>();
 }
 
-export type DeadLetterReason = 'rejected' | 'delivery-limit';
+export type { DeadLetterReason };
 
 /** A destination or pattern with local subscribers or consumers (admin API). */
 export interface LocalDestination {
@@ -38,7 +31,7 @@ export interface LocalDestination {
   readonly subscribers: number;
 }
 
-export class Router implements BrokerHandler {
+export class Router implements BrokerHandler, RouterPort {
   private readonly vhosts = new Map<string, VhostState>();
   private groupSeq = 0;
   private readonly deadLetter: Destination | undefined;
@@ -51,6 +44,8 @@ export class Router implements BrokerHandler {
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** Publish pressure went away (the hub releases held publishers). */
+    private readonly relieved: () => void = () => {},
   ) {
     for (const v of config.vhosts) this.vhosts.set(v, new VhostState());
     if (config.deadLetterDestination !== '') {
@@ -85,6 +80,15 @@ export class Router implements BrokerHandler {
 
   onDeadLetter(vhost: string, entry: QueuedMessage): void {
     this.deadLetterMessage(vhost, entry.message, 'delivery-limit');
+  }
+
+  onPressureRelieved(): void {
+    this.relieved();
+  }
+
+  pressure(vhost: string, destination: Destination): PublishPressure {
+    if (destination.kind !== 'topic') return 'none';
+    return this.broker.publishPressure?.(vhost, destination.name) ?? 'none';
   }
 
   // ---- publishing
@@ -126,9 +130,10 @@ export class Router implements BrokerHandler {
     const { node, created } = v.topics.ensure(d.name, d.prefixLength, d.wildcard);
     if (created) this.watch(vhost, node);
     sub.node = node;
+    const watched = !created && this.broker.clusterReachable?.() === false ? unreachable() : node.watching;
     if (sub.acked || sub.resume !== undefined) {
       node.single.add(sub);
-      return node.watching;
+      return watched;
     }
     const key = sub.id + '\u0000' + sub.session.version;
     let group = node.groups.get(key);
@@ -146,7 +151,7 @@ export class Router implements BrokerHandler {
     sub.group = group;
     sub.joinedAfter = group.lastMessageId;
     sub.session.joinGroup(sub, group);
-    return node.watching;
+    return watched;
   }
 
   /** Detaches `sub`; the caller has already settled its unacked deliveries. */
@@ -249,7 +254,7 @@ export class Router implements BrokerHandler {
     this.logger.warn({ destination: message.destination, messageId: message.id, err: why }, 'dead-lettering failed; message dropped');
   }
 
-  private deliverToNode(node: TopicNode, message: Message, binary: boolean): void {
+  private deliverToNode(node: TopicNode<Subscription>, message: Message, binary: boolean): void {
     for (const group of node.groups.values()) {
       // Native members are counted here; members written per socket count themselves, since only
       // they know whether a slow-consumer policy dropped the frame.
@@ -257,11 +262,11 @@ export class Router implements BrokerHandler {
       group.deliver(message, binary);
     }
     for (const sub of node.single) {
-      if (sub.resume === undefined || admitLive(sub, sub.resume, message)) sub.session.deliverTopic(sub, message);
+      if (sub.resume === undefined || admitLive(sub, sub.resume, message, this.config.maxPendingOutboundBytes)) sub.session.deliverTopic(sub, message);
     }
   }
 
-  private watch(vhost: string, node: TopicNode): void {
+  private watch(vhost: string, node: TopicNode<Subscription>): void {
     const done = this.broker.watch(vhost, node.pattern, node.wildcard);
     if (!(done instanceof Promise)) return;
     const watching: Promise<void> = done.then(
@@ -283,7 +288,7 @@ export class Router implements BrokerHandler {
     node.watching = watching;
   }
 
-  private forgetIfEmpty(vhost: string, v: VhostState, node: TopicNode): void {
+  private forgetIfEmpty(vhost: string, v: VhostState, node: TopicNode<Subscription>): void {
     if (!node.empty) return;
     v.topics.remove(node);
     // A watch still completing is given up with the node (see watch()).
@@ -301,4 +306,11 @@ export class Router implements BrokerHandler {
     for (const p of this.config.destinationPrefixes) if (destination.startsWith(p.prefix)) return p.prefix.length;
     return 0;
   }
+}
+
+/** What a SUBSCRIBE completes with while the cluster is unreachable (Broker.clusterReachable). */
+function unreachable(): Promise<void> {
+  const failed = Promise.reject(new BrokerUnavailableError('Redis is unreachable: the subscription is live on this node, cross-node delivery starts when it returns.'));
+  failed.catch(() => {}); // the session handles it only when the SUBSCRIBE asked for a receipt
+  return failed;
 }

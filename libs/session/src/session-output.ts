@@ -3,9 +3,9 @@
 // object directly), never into a socket that is over its backpressure limit. The owning session
 // is told when its own output outgrows every bound (slow consumer) and when room comes back for
 // deliveries that paused for lack of it (credit; invariants P1-P4).
-import type { Hub } from './hub.js';
+import type { SessionHost } from './host.js';
 import type { FlushableSession } from './outbox.js';
-import type { SessionState } from './session.js';
+import type { SessionState } from './session-state.js';
 import type { Transport } from './transport.js';
 
 /** The session side of its output. */
@@ -31,7 +31,7 @@ export class SessionOutput implements FlushableSession {
 
   constructor(
     private readonly owner: OutputOwner,
-    private readonly hub: Hub,
+    private readonly hub: SessionHost,
     private readonly transport: Transport,
   ) {
     this.lastWriteMs = hub.now();

@@ -5,30 +5,34 @@
 // (publish.ts), SUBSCRIBE/UNSUBSCRIBE and reply queues (subscription-table.ts), ACK/NACK
 // (acks.ts), transactions (transactions.ts), asynchronous broker completions (completions.ts),
 // refusals and ERROR frames (refusal.ts).
-import type { Completion, Message, QueuedMessage } from '@stompede/cluster';
+import type { Completion, Message, QueuedMessage } from '@stompede/broker-api';
 import { encodeFrame, encodeWithHead, FrameParser, StompProtocolError, type Frame, type Headers, type StompVersion } from '@stompede/stomp';
 import { resolveAck, settle, type SettlingSession } from './acks.js';
 import { Completions, type CompletionOwner } from './completions.js';
 import { negotiateConnect } from './connect.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
-import type { Hub } from './hub.js';
+import type { SessionHost } from './host.js';
 import { messageTail, redeliveryLines, textBody } from './message-frame.js';
-import { publishSend, type ReplyQueues } from './publish.js';
+import { HeldInput, type HeldInputOwner } from './held-input.js';
+import { publishSend, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
 import { errorFrame, Refusal } from './refusal.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
-import type { Subscription } from './subscription.js';
+import type { SubscriberSession, Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
 import { Transactions } from './transactions.js';
 import type { Transport } from './transport.js';
 
-export type SessionState = 'connecting' | 'connected' | 'closing' | 'closed';
+import type { SessionState } from './session-state.js';
+
+export type { SessionState };
 
 const EOL = new Uint8Array([0x0a]);
 /** A closing connection that does not take its last bytes within this time is cut. */
 const CLOSE_LINGER_MS = 5_000;
 
-export class Session implements OutputOwner, SettlingSession, CompletionOwner, ReplyQueues, GroupMember, NativeMember {
+export class Session
+  implements OutputOwner, SettlingSession, CompletionOwner, PublishingSession, HeldInputOwner, GroupMember, NativeMember, SubscriberSession {
   state: SessionState = 'connecting';
   version: StompVersion = '1.2';
   vhost = '';
@@ -37,6 +41,8 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
+  /** SEND frames the broker accepted on this connection. */
+  sendsAccepted = 0;
   /** Negotiated heart-beat intervals, 0 = off. */
   sendEveryMs = 0;
   expectEveryMs = 0;
@@ -50,10 +56,12 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
   private transactions: Transactions | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private completions: Completions | undefined;
+  /** Input held for publish pressure (created on the first hold). */
+  private input: HeldInput | undefined;
   private nextTag = 0;
 
   constructor(
-    readonly hub: Hub,
+    readonly hub: SessionHost,
     readonly transport: Transport,
     readonly id: string,
   ) {
@@ -71,11 +79,49 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastReadMs = this.hub.now();
     this.hub.metrics.bytesIn += chunk.length;
+    if (this.input?.active) {
+      if (!this.input.keep(chunk)) this.tooFast();
+      return;
+    }
+    this.feed(chunk);
+  }
+
+  /** @internal Input for the parser: fresh from the transport, or held and now released. */
+  feed(chunk: Uint8Array): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
     try {
-      this.parser.push(chunk);
+      const consumed = this.parser.push(chunk);
+      // The input was held by a frame of this chunk: the rest waits, ahead of anything kept since.
+      if (consumed < chunk.length) this.input?.keepFirst(chunk.subarray(consumed));
     } catch (err) {
       this.failWith(err);
     }
+  }
+
+  /** @internal A SEND met publish pressure: process no more input until it goes (held-input.ts). */
+  holdInput(): void {
+    if (this.input?.active) return;
+    (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
+    this.parser.yieldAfterFrame();
+    this.hub.holdingInput(this);
+  }
+
+  /** The publish pressure went: process what was held (which may hold the input again). */
+  releaseInput(): void {
+    if (this.input === undefined || !this.input.active) return;
+    // Held input was not read: its time without data is not the client's silence.
+    this.lastReadMs = this.hub.now();
+    this.input.release();
+  }
+
+  private tooFast(): void {
+    const config = this.hub.config;
+    this.fail(
+      'publisher too fast',
+      `The cluster is pushing back on this connection's publishing and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
+      undefined,
+      [[SENDS_ACCEPTED_HEADER, String(this.sendsAccepted)]],
+    );
   }
 
   /** The transport can take more bytes. */
@@ -106,7 +152,8 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
         if (now - this.closingSinceMs > CLOSE_LINGER_MS) this.transport.destroy();
         return;
       case 'connected':
-        if (this.expectEveryMs > 0 && now - this.lastReadMs > this.expectEveryMs * config.heartbeatGrace) {
+        // Held input (publish pressure) is not read, heart-beats included: not the client's silence.
+        if (this.expectEveryMs > 0 && !this.input?.active && now - this.lastReadMs > this.expectEveryMs * config.heartbeatGrace) {
           this.hub.metrics.heartbeatTimeouts++;
           this.fail(
             'heart-beat timeout',
@@ -269,7 +316,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
       message.retain();
       sub.track({ tag, message, entry, previous });
     }
-    if (sub.resume !== undefined) head += sub.resume.frameLines();
+    if (sub.resume !== undefined) head += sub.resume.frameLines(message.missedBefore > 0);
     if (entry === undefined) sub.lastMessageId = message.id;
     head += redeliveryLines(previous) + messageTail(message, this.version);
     this.output.write(encodeWithHead(head, message.body), !textBody(message));
@@ -331,6 +378,7 @@ export class Session implements OutputOwner, SettlingSession, CompletionOwner, R
       case 'SEND':
         if (this.inTransaction(frame)) break;
         this.track(publishSend(frame, this.hub, this.vhost, this));
+        this.sendsAccepted++;
         break;
       case 'SUBSCRIBE':
         this.subscribed(this.table().subscribe(h), h);

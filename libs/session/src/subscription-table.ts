@@ -1,15 +1,21 @@
 // One session's subscriptions: SUBSCRIBE and UNSUBSCRIBE, the reply queues a SEND's
 // `reply-to:/temp-queue/...` creates, and the lookups by id and by ordinal (the first part of an
 // `ack` id). Created with the session's first subscription, so an idle connection pays nothing.
-import type { Completion } from '@stompede/cluster';
+import type { Completion } from '@stompede/broker-api';
 import type { Headers } from '@stompede/stomp';
 import { REPLY_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
-import type { Hub } from './hub.js';
+import type { SessionHost } from './host.js';
 import { messageOpening } from './message-frame.js';
 import { checkedDestination, Refusal, required } from './refusal.js';
-import { replayInto, resumeRequest } from './resume.js';
-import type { Session } from './session.js';
-import { ACK_MODES, Subscription, type AckMode } from './subscription.js';
+import { resumeRequest } from './resume.js';
+import { replayInto } from './resume-delivery.js';
+import { ACK_MODES, Subscription, type AckMode, type SubscriberSession } from './subscription.js';
+
+/** The session a table belongs to. */
+export interface TableOwner extends SubscriberSession {
+  readonly id: string;
+  readonly vhost: string;
+}
 
 export class SubscriptionTable {
   readonly byId = new Map<string, Subscription>();
@@ -19,8 +25,8 @@ export class SubscriptionTable {
   private replyQueues: Map<string, Subscription> | undefined;
 
   constructor(
-    private readonly session: Session,
-    private readonly hub: Hub,
+    private readonly session: TableOwner,
+    private readonly hub: SessionHost,
   ) {}
 
   /** SUBSCRIBE; completes when the subscription is in place (what its RECEIPT waits for). */

@@ -1,11 +1,27 @@
 // One SUBSCRIBE of one session, and the deliveries it has not had acknowledged yet.
-import { Deque, type Message, type QueuedMessage } from '@stompede/cluster';
+import { Deque, type Message, type QueuedMessage } from '@stompede/broker-api';
+import type { StompVersion } from '@stompede/stomp';
 import type { Destination } from './destinations.js';
 import type { Group } from './group.js';
 import type { QueueBinding } from './queue-binding.js';
 import type { Resume } from './resume.js';
-import type { Session } from './session.js';
+import type { SessionState } from './session-state.js';
 import type { TopicNode } from './topic-index.js';
+
+/** What a subscription's session does for it (session.ts implements it). */
+export interface SubscriberSession {
+  readonly version: StompVersion;
+  readonly state: SessionState;
+  /** Whether a queue delivery may go to `sub` now (credit, room in the socket). */
+  canTake(sub: Subscription): boolean;
+  deliverQueued(sub: Subscription, entry: QueuedMessage): void;
+  /** A topic message for a subscription delivered on its own (client-acked or resuming). */
+  deliverTopic(sub: Subscription, message: Message): void;
+  joinGroup(sub: Subscription, group: Group): void;
+  leaveGroup(sub: Subscription, group: Group): void;
+  /** Closes the session: it fell too far behind. */
+  abortSlowConsumer(): void;
+}
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
 
@@ -37,7 +53,7 @@ export class Subscription {
   group: Group | undefined;
   /** Joined its group through the transport's native fan-out (a uWS topic). */
   native = false;
-  node: TopicNode | undefined;
+  node: TopicNode<Subscription> | undefined;
   queue: QueueBinding | undefined;
   /** "MESSAGE\nsubscription:<id>\n" for deliveries written for this subscription alone. */
   opening = '';
@@ -49,7 +65,7 @@ export class Subscription {
   joinedAfter: string | undefined;
 
   constructor(
-    readonly session: Session,
+    readonly session: SubscriberSession,
     /** Unique within the session; used in `ack` header values. */
     readonly ordinal: number,
     readonly id: string,

@@ -2,7 +2,7 @@
 // transaction are checked when received, copied (the parser's frame is only lent) and handed back
 // on COMMIT, to be applied in their original order; ABORT and a lost connection discard them
 // (invariant A4). Created with the connection's first transactional frame.
-import { copyBytes } from '@stompede/cluster';
+import { copyBytes } from '@stompede/broker-api';
 import { Headers, type Frame } from '@stompede/stomp';
 import type { SessionConfig } from './config.js';
 import { checkedDestination, Refusal, required } from './refusal.js';

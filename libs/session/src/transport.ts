@@ -19,6 +19,9 @@ export interface Transport {
   end(): void;
   /** Closes now, dropping whatever is buffered. */
   destroy(): void;
+  /** Stops reading from the peer, so its input waits in the kernel (held-input.ts); absent if the transport cannot. */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** Publishes to every member of a native group at once (uWS `app.publish`). */

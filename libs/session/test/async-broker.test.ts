@@ -3,7 +3,8 @@
 // RECEIPTs wait for the operation, stay in order, and a rejection becomes ERROR + close.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MemoryBroker, QueueFullError, type Broker, type BrokerHandler, type UserHeaders } from '@stompede/cluster';
+import { QueueFullError, type Broker, type BrokerHandler, type UserHeaders } from '@stompede/broker-api';
+import { MemoryBroker } from '@stompede/cluster';
 import { Kit, settle } from './kit.js';
 
 interface Pending {

@@ -4,7 +4,8 @@
 // acked (processed or dead-lettered) or requeued (NACK, unsubscribe, disconnect).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Broker, MemoryBroker, QueuedMessage } from '@stompede/cluster';
+import type { Broker, QueuedMessage } from '@stompede/broker-api';
+import type { MemoryBroker } from '@stompede/cluster';
 import { Kit, type Client } from './kit.js';
 
 class Ledger {

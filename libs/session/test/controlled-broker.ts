@@ -2,7 +2,8 @@
 // `watch` and `replay` return promises the test settles by hand, the way a Redis-backed broker's
 // complete some round trips later. Publishing stays synchronous, so a test can interleave live
 // messages with a pending watch or replay at will.
-import type { Broker, BrokerHandler, MemoryBroker, Replay } from '@stompede/cluster';
+import type { Broker, BrokerHandler, Replay } from '@stompede/broker-api';
+import type { MemoryBroker } from '@stompede/cluster';
 
 export interface Gate<T> {
   readonly promise: Promise<T>;

@@ -3,7 +3,8 @@
 // and the pause of shared-queue deliveries while the broker hands queue work to other nodes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Broker, MemoryBroker } from '@stompede/cluster';
+import type { Broker } from '@stompede/broker-api';
+import type { MemoryBroker } from '@stompede/cluster';
 import { closeByAdmin, closeForDrain, type Subscription } from '@stompede/session';
 import { Kit, type Client, type Received } from './kit.js';
 

@@ -3,7 +3,8 @@
 // NULs and content-length survive), and a recording GroupPublisher that plays uWS's native publish.
 // Nothing here touches a socket or a timer: tests drive turns with `kit.flush()` and time with
 // `kit.advance()` + `hub.tick()`.
-import { MemoryBroker, type Broker, type HistoryPrefix, type QueueLimits } from '@stompede/cluster';
+import type { Broker, HistoryPrefix, QueueLimits } from '@stompede/broker-api';
+import { MemoryBroker } from '@stompede/cluster';
 import {
   DEFAULT_SESSION_CONFIG,
   Hub,
@@ -57,6 +58,10 @@ export class FakeTransport implements Transport {
   beats = 0;
   ended = false;
   destroyed = false;
+  /** Reading from the peer is paused (held input, publish pressure): set only on a pausable transport. */
+  paused = false;
+  /** Times pause() was called. */
+  pauses = 0;
   private readonly parser: FrameParser;
   private taken = 0;
 
@@ -109,6 +114,21 @@ export class FakeTransport implements Transport {
   destroy(): void {
     this.destroyed = true;
   }
+
+  /** Makes this transport one that can stop reading (a TCP socket); fake WebSockets cannot. */
+  pausable(): this {
+    this.pause = () => {
+      this.paused = true;
+      this.pauses++;
+    };
+    this.resume = () => {
+      this.paused = false;
+    };
+    return this;
+  }
+
+  pause: (() => void) | undefined;
+  resume: (() => void) | undefined;
 
   /** Bytes of a native publish to a group this transport joined. */
   receiveNative(bytes: Uint8Array): void {

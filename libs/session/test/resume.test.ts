@@ -3,7 +3,7 @@
 // and live messages interleave; the x-resume-gap mark when history falls short; and refusals.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { HistoryPrefix } from '@stompede/cluster';
+import type { HistoryPrefix } from '@stompede/broker-api';
 import { ControlledBroker } from './controlled-broker.js';
 import { Kit, settle, type Client, type KitOptions, type Received } from './kit.js';
 

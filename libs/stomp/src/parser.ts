@@ -67,6 +67,8 @@ export class FrameParser {
 
   private state = IDLE;
   private stopped = false;
+  /** Set by yieldAfterFrame during a push: the push returns after the frame being delivered. */
+  private yielding = false;
   private command = '';
   private escaping: Escaping = 'none';
   /** Replaced by a fresh instance at every frame start; the initial one is never written to. */
@@ -92,12 +94,25 @@ export class FrameParser {
     this.stopped = true;
   }
 
-  /** Parses `chunk`, calling onFrame for each complete frame. Throws StompProtocolError. */
-  push(chunk: Uint8Array): void {
-    if (this.stopped) return;
-    let pos = this.carrying ? this.resume(chunk) : 0;
+  /**
+   * Called from onFrame: the push in progress returns once this frame is delivered, telling its
+   * caller how much of the chunk it consumed; the caller pushes the rest later (a session that
+   * stops taking input mid-chunk, e.g. under publish pressure).
+   */
+  yieldAfterFrame(): void {
+    this.yielding = true;
+  }
+
+  /**
+   * Parses `chunk`, calling onFrame for each complete frame. Returns how many bytes of it were
+   * consumed: all of them, unless onFrame called yieldAfterFrame. Throws StompProtocolError.
+   */
+  push(chunk: Uint8Array): number {
     const end = chunk.length;
-    while (pos >= 0 && pos < end && !this.stopped) {
+    if (this.stopped) return end;
+    this.yielding = false;
+    let pos = this.carrying ? this.resume(chunk) : 0;
+    while (pos >= 0 && pos < end && !this.stopped && !this.yielding) {
       if (this.state === IDLE) {
         const b = chunk[pos];
         if (b === LF || b === CR) {
@@ -114,12 +129,13 @@ export class FrameParser {
       if (lf < 0) {
         this.checkLineLength(end - pos, chunk[end - 1]!);
         this.append(chunk, pos, end);
-        return;
+        return end;
       }
       this.checkLineLength(lf - pos, chunk[lf - 1]!);
       this.line(chunk, pos, lf);
       pos = lf + 1;
     }
+    return this.yielding && pos >= 0 ? pos : end;
   }
 
   private beginFrame(): void {

@@ -1,7 +1,7 @@
 // FrameParser at the byte level: framing, EOLs, content-length, header decoding per version, chunking.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Headers, StompProtocolError, type Frame, type StompVersion } from '@stompede/stomp';
+import { DEFAULT_PARSER_LIMITS, FrameParser, Headers, StompProtocolError, type Frame, type StompVersion } from '@stompede/stomp';
 import {
   assertErrorResult,
   assertProtocolError,
@@ -390,5 +390,41 @@ describe('Headers and errors', () => {
     const e = assertProtocolError(() => pushAll('SEND\nno colon here\n\n\0'), 'malformed header');
     assert.ok(e instanceof StompProtocolError && e.name === 'StompProtocolError');
     assert.match(e.detail, /no colon here/);
+  });
+});
+
+describe('yieldAfterFrame', () => {
+  const frames = ['1', '2', '3'].map((b) => `SEND\ndestination:/q\n\n${b}\0`).join('');
+
+  test('the push returns after the frame that asked, with how much it consumed; pushing the rest goes on', () => {
+    const got: string[] = [];
+    const p = new FrameParser(DEFAULT_PARSER_LIMITS, (f) => {
+      got.push(text(f.body));
+      if (got.length === 1) p.yieldAfterFrame();
+    });
+    const chunk = bytes(frames);
+    const consumed = p.push(chunk);
+    assert.deepEqual(got, ['1']);
+    assert.equal(consumed, frames.indexOf('\0') + 1);
+    assert.equal(p.push(chunk.subarray(consumed)), chunk.length - consumed);
+    assert.deepEqual(got, ['1', '2', '3']);
+  });
+
+  test('a frame completed from a carried token can yield too (content-length body and NUL-terminated)', () => {
+    for (const f of ['SEND\ncontent-length:1\n\n1\0', 'SEND\n\n1\0']) {
+      const got: string[] = [];
+      const p = new FrameParser(DEFAULT_PARSER_LIMITS, (frame) => {
+        got.push(text(frame.body));
+        p.yieldAfterFrame();
+      });
+      const all = bytes(f + 'SEND\n\n2\0');
+      const split = f.length - 2;
+      assert.equal(p.push(all.subarray(0, split)), split);
+      const consumed = p.push(all.subarray(split));
+      assert.equal(consumed, 2, 'the rest of the carried frame, nothing after it');
+      assert.deepEqual(got, ['1']);
+      p.push(all.subarray(split + consumed));
+      assert.deepEqual(got, ['1', '2']);
+    }
   });
 });

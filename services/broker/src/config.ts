@@ -56,6 +56,9 @@ function crossChecks(c: BrokerConfig): string[] {
   }
   if (c.tcpPort === c.wsPort) problems.push('STOMPEDE_TCP_PORT and STOMPEDE_WS_PORT must differ');
   problems.push(...adminChecks(c));
+  if (c.redisLagPressureEntries * 2 > c.redisStreamMaxEntries) {
+    problems.push('STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES must be at most half of STOMPEDE_REDIS_STREAM_MAX_ENTRIES (publishers are slowed well before readers lose entries)');
+  }
   if (c.destinationPrefixes.length === 0) problems.push('STOMPEDE_DESTINATION_PREFIXES needs at least one prefix');
   if (c.deadLetterDestination !== '') {
     const d = resolveDestination(c.deadLetterDestination, 'send', c.destinationPrefixes);

@@ -2,7 +2,8 @@
 // Hub.metrics; prom-client reads them when /metrics is scraped (and WatchStats reads the same
 // registry). Every label has a bounded set of values: transports, client commands, ERROR
 // messages (fixed strings in the code), drop reasons, and the top N queues.
-import { RedisBroker, type Broker, type BrokerInspector } from '@stompede/cluster';
+import type { Broker, BrokerInspector } from '@stompede/broker-api';
+import { RedisBroker } from '@stompede/cluster';
 import type { NodeState } from '@stompede/control';
 import type { Hub } from '@stompede/session';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -64,6 +65,8 @@ export function createRegistry(sources: MetricSources): Registry {
   labelledCounterOf(registry, 'stompede_deliveries_dropped_total', 'Messages that reached no subscriber, by reason: slow_consumer (slowConsumerPolicy=drop), unroutable (reply queue gone), discarded (rejected or past maxDeliveries with no dead-letter destination), outbox_full (Redis outage outbox full; cluster mode).', 'reason', () => dropped(sources));
   counter('stompede_slow_consumer_disconnects_total', 'Connections closed for not reading fast enough.', () => m.slowConsumerDisconnects);
   counter('stompede_heartbeat_timeouts_total', 'Connections closed for missing heart-beats.', () => m.heartbeatTimeouts);
+  gauge('stompede_publishers_held', 'Connections whose input is held because the cluster pushes back on their publishing (publish pressure).', () => hub.inputsHeld);
+  counter('stompede_publisher_holds_total', 'Times a publisher\'s input was held for publish pressure.', () => m.inputHolds);
   gauge('stompede_subscriptions', 'Open subscriptions on this node, reply queues included.', () => m.subscriptions);
   gauge('stompede_queued_messages', 'Queue messages held in this node\'s memory (embedded: every queue; cluster: read ahead for local consumers).', () => broker.stats().queuedMessages);
   gauge('stompede_queued_bytes', 'Bytes of queue messages held in this node\'s memory.', () => broker.stats().queuedBytes);

@@ -2,17 +2,31 @@
 // cluster registry), and its settings.
 import { hostname } from 'node:os';
 import { durationFromMs, type NodeAddresses, type RedisStatus } from '@stompede/admin-api';
+import type { Broker, BrokerInspector } from '@stompede/broker-api';
 import { RedisBroker } from '@stompede/cluster';
 import { ControlPlane, type DrainHooks, type NodeHost, type PeerDirectory, type PeerRecord } from '@stompede/control';
 import { metricSamples } from './metric-samples.js';
-import type { BrokerNode } from './node.js';
+import type { Hub, Logger } from '@stompede/session';
+import type { Registry } from 'prom-client';
+import type { AdminSecrets } from './admin-secrets.js';
 import type { BrokerConfig } from './settings.js';
 import { VERSION } from './version.js';
 
 /** Longest reason a CloseConnection may give (it goes into an ERROR header). */
 const MAX_CLOSE_REASON = 512;
 
-export function createControlPlane(node: BrokerNode, hooks: Omit<DrainHooks, 'setReady'>): ControlPlane {
+/** The node as its control plane sees it (node.ts's BrokerNode). */
+export interface ControlledNode {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly secrets: AdminSecrets;
+  readonly hub: Hub;
+  readonly broker: Broker & BrokerInspector;
+  readonly registry: Registry;
+  readonly startedAt: Date;
+}
+
+export function createControlPlane(node: ControlledNode, hooks: Omit<DrainHooks, 'setReady'>): ControlPlane {
   const c = node.config;
   return new ControlPlane({
     host: nodeHost(node),
@@ -39,7 +53,7 @@ export function createControlPlane(node: BrokerNode, hooks: Omit<DrainHooks, 'se
   });
 }
 
-function nodeHost(node: BrokerNode): NodeHost {
+function nodeHost(node: ControlledNode): NodeHost {
   const c = node.config;
   return {
     nodeId: c.nodeId,
@@ -53,13 +67,13 @@ function nodeHost(node: BrokerNode): NodeHost {
   };
 }
 
-function redisStatus(node: BrokerNode): RedisStatus {
+function redisStatus(node: ControlledNode): RedisStatus {
   if (!(node.broker instanceof RedisBroker)) return { enabled: false, up: false, readLag: undefined, roundTrip: undefined, liveNodes: 0 };
   const s = node.broker.clusterStats();
   return { enabled: true, up: s.redisUp, readLag: durationFromMs(s.readLagMs), roundTrip: durationFromMs(s.heartbeatRttMs), liveNodes: s.nodesAlive };
 }
 
-function peerDirectory(node: BrokerNode): PeerDirectory {
+function peerDirectory(node: ControlledNode): PeerDirectory {
   const broker = node.broker;
   if (!(broker instanceof RedisBroker)) return { list: async () => [] };
   return {

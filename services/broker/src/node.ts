@@ -1,6 +1,7 @@
 // A broker node: the session hub, its cluster-plane broker, the two listeners and the control
 // plane, wired together.
-import { MemoryBroker, RedisBroker, type Broker, type BrokerInspector } from '@stompede/cluster';
+import type { Broker, BrokerInspector } from '@stompede/broker-api';
+import { MemoryBroker, RedisBroker } from '@stompede/cluster';
 import type { ControlPlane } from '@stompede/control';
 import { Hub, type Logger } from '@stompede/session';
 import type { Histogram, Registry } from 'prom-client';
@@ -141,6 +142,12 @@ function createBroker(config: BrokerConfig, logger: Logger, redisLag: Histogram)
     nodeTtlMs: config.redisNodeTtlMs,
     claimIdleMs: config.queueClaimIdleMs,
     janitorMs: config.queueJanitorMs,
+    readLingerMs: config.redisReadLingerMs,
+    streamMaxEntries: config.redisStreamMaxEntries,
+    streamLagPressure: config.redisLagPressureEntries,
+    maxPublishesInFlight: config.redisMaxPublishesInFlight,
+    trimIntervalMs: config.redisTrimIntervalMs,
+    timeoutMs: config.redisTimeoutMs,
     history: config.historyMessages,
     maxDeliveries: config.maxDeliveries,
     meta: registryMeta(config),

@@ -1,6 +1,6 @@
 // Every setting of a broker node: its env var, CLI flag, default and meaning. The README's settings
 // table is generated from this list (`make docs`) and a test keeps the two in sync.
-import type { HistoryPrefix } from '@stompede/cluster';
+import type { HistoryPrefix } from '@stompede/broker-api';
 import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -32,6 +32,12 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'> {
   readonly queueClaimIdleMs: number;
   readonly queueJanitorMs: number;
   readonly historyMessages: readonly HistoryPrefix[];
+  readonly redisReadLingerMs: number;
+  readonly redisStreamMaxEntries: number;
+  readonly redisLagPressureEntries: number;
+  readonly redisMaxPublishesInFlight: number;
+  readonly redisTrimIntervalMs: number;
+  readonly redisTimeoutMs: number;
   /** Admin gRPC port; 0 switches the admin API off. */
   readonly adminPort: number;
   readonly adminBind: string;
@@ -213,7 +219,14 @@ export const SETTINGS: readonly Setting[] = [
   s('redisNodeTtlMs', 'STOMPEDE_REDIS_NODE_TTL_MS', '5000', 'A node whose registry entry is this old is gone.', int(100)),
   s('queueClaimIdleMs', 'STOMPEDE_QUEUE_CLAIM_IDLE_MS', '15000', 'A queue message delivered by a node that stopped refreshing its lease this long ago (the node died) goes to another consumer.', int(100)),
   s('queueJanitorMs', 'STOMPEDE_QUEUE_JANITOR_MS', '1000', 'How often a node looks for queue messages to reclaim (XAUTOCLAIM) from dead or departed nodes.', int(10)),
-  s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (in cluster mode a stream still keeps 10 × STOMPEDE_REDIS_READ_COUNT entries, for nodes that fall behind).', history),
+  s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (in cluster mode a stream also keeps whatever some node has not read yet).', history),
+  s('redisReadLingerMs', 'STOMPEDE_REDIS_READ_LINGER_MS', '1', 'After a topic read that returned less than a full batch, a node waits this long before reading again, so that at low rates each read takes several messages: less CPU per message, up to this much more latency; 0 = no wait.', int(0, 1000)),
+  s('redisStreamMaxEntries', 'STOMPEDE_REDIS_STREAM_MAX_ENTRIES', '200000', 'Hard bound of a topic stream: it keeps the history and every entry some node has not read yet, up to this many. A node further behind loses what is trimmed (its subscribers are told: x-resume-gap); publishers are refused before that.', int(1000)),
+  s('redisLagPressureEntries', 'STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES', '20000', 'When a node reading a destination lags by this many entries, publishers of that destination are slowed: TCP connections stop being read, WebSocket input is held (up to STOMPEDE_MAX_HELD_INPUT_BYTES) until the reader catches up.', int(1)),
+  s('redisMaxPublishesInFlight', 'STOMPEDE_REDIS_MAX_PUBLISHES_IN_FLIGHT', '10000', 'Topic messages a node may have sent to Redis and not seen acknowledged; past it every publisher on the node is slowed like under lag pressure.', int(1)),
+  s('redisTimeoutMs', 'STOMPEDE_REDIS_TIMEOUT_MS', '3000', 'A Redis command not answered within this long fails; when a heart-beat does, the node treats Redis as unreachable (local delivery, the outbox, ERROR for what must be durable) and reconnects. Catches network paths that stall without closing.', int(100)),
+  s('redisTrimIntervalMs', 'STOMPEDE_REDIS_TRIM_INTERVAL_MS', '1000', 'How often a node trims the topic streams it publishes to and learns how far their readers lag (publish pressure follows at this pace).', int(10)),
+  s('maxHeldInputBytes', 'STOMPEDE_MAX_HELD_INPUT_BYTES', '1048576', 'Input a WebSocket publisher may send while the cluster pushes back on it (publish pressure; a TCP publisher is simply not read), before it gets ERROR publisher too fast.', int(0)),
   s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),
   s('adminPort', 'STOMPEDE_ADMIN_PORT', '50051', 'Port of the admin gRPC API (AdminService, grpc.health.v1, reflection); 0 switches it off.', int(0, 65535)),
   s('adminBind', 'STOMPEDE_ADMIN_BIND', '127.0.0.1', 'Address the admin API binds to. Loopback by default: set 0.0.0.0 (or the pod IP) in a cluster, so that nodes reach each other.', text),

@@ -103,6 +103,10 @@ describe('cluster across a Redis restart', { skip }, () => {
       assert.equal(refusedTopic?.command, 'ERROR', 'a topic SEND with a receipt during the outage gets ERROR');
       const refusedSubscribe = await answer(await connectRaw(0, 'tcp'), 'SUBSCRIBE', { id: 's-1', destination: '/topic/outage-new' }, '');
       assert.equal(refusedSubscribe?.command, 'ERROR', 'a SUBSCRIBE with a receipt during the outage gets ERROR');
+      // The same for a destination node A already follows (its subscriber joined before the outage).
+      const refusedJoin = await answer(await connectRaw(0, 'tcp'), 'SUBSCRIBE', { id: 's-2', destination: dest }, '');
+      assert.equal(refusedJoin?.command, 'ERROR', 'a SUBSCRIBE with a receipt to a destination the node already follows gets ERROR during the outage too');
+      assert.match(header(refusedJoin!, 'message') ?? '', /unavailable|unreachable/i);
       const noReceipt = await connectRaw(0, 'tcp');
       noReceipt.send(frame('SEND', { destination: q }, 'outage-queue-no-receipt'));
       await noReceipt.waitForCommand('ERROR', LONG).catch(() => assert.fail('a queue SEND without receipt during the outage gets ERROR, not a silent drop'));

@@ -1,13 +1,55 @@
-// A message as one stream entry field: the user headers as JSON, then the body bytes, so an entry
-// has a single field `d` (entries with the same fields share the listpack master entry, see
-// docs/architecture.md) and the body is taken back out as a view without copying.
-import type { UserHeaders } from '../message.js';
+// Stream entries as Stompede writes and reads them. A message is one field (`d`): the user headers
+// as JSON, then the body bytes, so entries with the same fields share the listpack master entry
+// (docs/architecture.md) and the body is taken back out as a view without copying. Every entry read
+// goes through readEntry(), one pass over its fields, and a message through messageOf().
+import { Message, type UserHeaders } from '@stompede/broker-api';
+import { DATA_FIELD, ORIGIN_FIELD, QUEUE_FIELD, VHOST_FIELD } from './fields.js';
 
-export const DATA_FIELD = 'd';
-/** "<incarnation>:<seq>" of the publishing node process: readers skip repeats (topics.ts). */
-export const ORIGIN_FIELD = 'o';
-/** Set only on inbox entries: the reply queue the entry is for. */
-export const QUEUE_FIELD = 'q';
+/** A stream entry as XREAD/XREADGROUP/XRANGE return it (ioredis, buffers): [id, [name, value, ...]]. */
+export type StreamEntry = [id: Buffer, fields: Buffer[]];
+
+/** The fields of an entry Stompede uses; undefined where the entry has none. */
+export interface EntryFields {
+  readonly id: string;
+  readonly data: Buffer | undefined;
+  readonly origin: Buffer | undefined;
+  readonly queue: Buffer | undefined;
+  readonly vhost: Buffer | undefined;
+}
+
+const DATA = DATA_FIELD.charCodeAt(0);
+const ORIGIN = ORIGIN_FIELD.charCodeAt(0);
+const QUEUE = QUEUE_FIELD.charCodeAt(0);
+const VHOST = VHOST_FIELD.charCodeAt(0);
+
+/** One pass over an entry's fields. Names are one byte (fields.ts): compared as bytes, never decoded. */
+export function readEntry([id, fields]: StreamEntry): EntryFields {
+  let data: Buffer | undefined;
+  let origin: Buffer | undefined;
+  let queue: Buffer | undefined;
+  let vhost: Buffer | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length !== 1) continue;
+    switch (name[0]) {
+      case DATA: data = fields[i + 1]; break;
+      case ORIGIN: origin = fields[i + 1]; break;
+      case QUEUE: queue = fields[i + 1]; break;
+      case VHOST: vhost = fields[i + 1]; break;
+    }
+  }
+  return { id: id.toString('latin1'), data, origin, queue, vhost };
+}
+
+/**
+ * The message an entry carries, with the stream id in its message-id (the same on every node);
+ * undefined when the entry carries none. Throws on a malformed payload.
+ */
+export function messageOf(destination: string, entry: EntryFields): Message | undefined {
+  if (entry.data === undefined) return undefined;
+  const { headers, body } = decodeEntry(entry.data);
+  return new Message(destination, `${destination}@${entry.id}`, headers, body, true);
+}
 
 export function encodeEntry(headers: UserHeaders, body: Uint8Array): Buffer {
   const head = headers.names.length === 0 ? '' : JSON.stringify([headers.names, headers.values]);
@@ -33,19 +75,6 @@ export function decodeEntry(data: Buffer): { headers: UserHeaders; body: Uint8Ar
     throw new Error('stream entry headers malformed');
   }
   return { headers: { names: parsed[0] as string[], values: parsed[1] as string[] }, body };
-}
-
-/** The fields of an entry as XREAD returns them ([name, value, name, value, ...]). */
-export function field(fields: readonly Buffer[], name: string): Buffer | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (sameName(fields[i]!, name)) return fields[i + 1];
-  return undefined;
-}
-
-/** Compares bytes, not strings: runs for every field of every entry read, and names are ASCII. */
-function sameName(bytes: Buffer, name: string): boolean {
-  if (bytes.length !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (bytes[i] !== name.charCodeAt(i)) return false;
-  return true;
 }
 
 function isString(x: unknown): x is string {

@@ -1,25 +1,37 @@
 // Redis connections. Commands go over one auto-pipelined connection (ioredis writes every command
 // of a turn in one batch, per cluster node); each blocking reader has a connection of its own, since
 // a blocked XREAD stalls whatever else is queued behind it on the same socket.
+import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 
 export type Conn = Redis | Cluster;
 
 export type Role = 'commands' | 'reader';
 
-/** Parses one or more redis:// URLs; several mean Redis Cluster seeds. */
-export function openConnection(urls: readonly string[], name: string, role: Role): Conn {
+/** TCP keep-alive probes on every connection: a peer that vanished without a FIN is noticed. */
+const KEEPALIVE_MS = 5_000;
+
+/**
+ * Parses one or more redis:// URLs; several mean Redis Cluster seeds. `timeoutMs` bounds every
+ * command of the command connection: a network path to Redis that stalls (no FIN, no RST: a
+ * partition) otherwise leaves commands waiting for as long as it lasts, and the node would never
+ * know Redis is unreachable.
+ */
+export function openConnection(urls: readonly string[], name: string, role: Role, timeoutMs: number): Conn {
   const commands = role === 'commands';
   const common = {
     connectionName: name,
     // Commands fail on a dropped connection instead of being resent later: the broker decides per
-    // command what a failure means (an outbox entry, an ERROR). A reader's blocked read is resent
-    // as it was (reading from the same ids again is harmless); ioredis would otherwise drop it
-    // without settling it.
-    autoResendUnfulfilledCommands: !commands,
+    // command what a failure means (an outbox entry, an ERROR). A reader's read fails too, and the
+    // reader re-establishes its read positions before it reads again (follow.ts): a read resent
+    // blindly could have been served already, its reply lost with the connection.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: commands ? 0 : null,
     enableAutoPipelining: commands,
     lazyConnect: true,
+    keepAlive: KEEPALIVE_MS,
+    connectTimeout: Math.max(timeoutMs, 1_000),
+    ...(commands ? { commandTimeout: timeoutMs } : {}),
   };
   const retry = (times: number): number => Math.min(50 * times, 1000);
   if (urls.length === 1) {
@@ -41,6 +53,17 @@ export function openConnection(urls: readonly string[], name: string, role: Role
       password: first.password || undefined,
     },
   });
+}
+
+/**
+ * Drops every socket of `conn` with a TCP reset (nothing it had not sent yet goes out later) and
+ * lets ioredis reconnect.
+ */
+export function resetConnection(conn: Conn): void {
+  for (const node of conn instanceof Cluster ? conn.nodes() : [conn]) {
+    (node as unknown as { stream?: Socket }).stream?.resetAndDestroy?.();
+  }
+  conn.disconnect(true);
 }
 
 /** Connects and waits until the connection (or, for a cluster, the slot map) is ready. */

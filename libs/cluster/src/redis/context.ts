@@ -1,8 +1,9 @@
 // What the parts of the Redis broker share: options, the command connection, the readers (one
 // per hash tag and kind, each on its own connection), whether Redis is reachable, and counters.
-import type { BrokerHandler, HistoryPrefix, QueueLimits } from '../broker.js';
+import type { BrokerHandler, HistoryPrefix, QueueLimits } from '@stompede/broker-api';
 import { cmd, openConnection, type Conn } from './connection.js';
 import { KeySpace } from './keys.js';
+import { WAKE_FIELD } from './fields.js';
 import { StreamReader, type StreamEntry } from './reader.js';
 
 export interface ClusterLog {
@@ -25,6 +26,21 @@ export interface RedisBrokerOptions extends QueueLimits {
   readonly claimIdleMs: number;
   readonly janitorMs: number;
   readonly history: readonly HistoryPrefix[];
+  /** A topic read that returned less than a full batch waits this long before the next (0: no wait). */
+  readonly readLingerMs: number;
+  /** Hard bound of a topic stream's length; past it entries are trimmed even if a node has not read them. */
+  readonly streamMaxEntries: number;
+  /**
+   * A destination one of whose readers lags by this many entries puts its publishers under
+   * pressure (slowed: TCP reads paused, WebSocket input held); past streamMaxEntries they are refused.
+   */
+  readonly streamLagPressure: number;
+  /** Publishes this node may have on their way to Redis before its publishers are slowed. */
+  readonly maxPublishesInFlight: number;
+  /** How often a node trims the streams it publishes to, and learns how far their readers lag. */
+  readonly trimIntervalMs: number;
+  /** A command Redis has not answered in this long fails, and Redis counts as unreachable. */
+  readonly timeoutMs: number;
   /** Delivery attempts before a queue entry is dead-lettered; 0 = unlimited. */
   readonly maxDeliveries: number;
   /** Shown in the registry (addresses, version); `RedisBroker.announce` adds to it later. */
@@ -77,50 +93,57 @@ export class RedisContext {
   constructor(readonly o: RedisBrokerOptions) {
     this.keys = new KeySpace(o.keyPrefix, o.partitions);
     this.log = o.log ?? SILENT;
-    this.commands = openConnection(o.urls, `stompede:${o.nodeId}:commands`, 'commands');
+    this.commands = openConnection(o.urls, `stompede:${o.nodeId}:commands`, 'commands', o.timeoutMs);
   }
 
-  /** The reader of `kind` for the streams with hash tag `tag`; created on first use. */
-  reader(
-    kind: 'topics' | 'queues',
+  /** The queue reader for the streams with hash tag `tag` (the shared group); created on first use. */
+  queueReader(
     tag: string,
-    onError?: (err: unknown) => Promise<void>,
-    onOrphans?: (key: string, entries: StreamEntry[]) => void,
+    onError: (err: unknown) => Promise<void>,
+    onOrphans: (key: string, entries: StreamEntry[]) => void,
   ): StreamReader {
-    const id = kind + tag;
-    let r = this.readers.get(id);
+    let r = this.readers.get(tag);
     if (r !== undefined) return r;
-    const wakeKey = this.keys.wake(this.o.nodeId, tag, kind);
-    const conn = openConnection(this.o.urls, `stompede:${this.o.nodeId}:${kind}:${tag}`, 'reader');
+    const wakeKey = this.keys.wake(this.o.nodeId, tag, 'queues');
+    const conn = openConnection(this.o.urls, `stompede:${this.o.nodeId}:queues:${tag}`, 'reader', this.o.timeoutMs);
     conn.on('error', () => {}); // the command connection reports outages; readers just retry
     r = new StreamReader({
       conn,
       wakeKey,
-      wake: () => cmd(this.commands, 'XADD', [wakeKey, 'MAXLEN', '1', '*', 'w', '1']),
+      wake: () => cmd(this.commands, 'XADD', [wakeKey, 'MAXLEN', '1', '*', WAKE_FIELD, '1']),
       readCount: this.o.readCount,
       blockMs: BLOCK_MS,
-      group: kind === 'queues' ? { name: GROUP, consumer: this.o.nodeId } : undefined,
-      onWake: kind === 'queues' ? (ids) => void cmd(this.commands, 'XACK', [wakeKey, GROUP, ...ids]).catch(() => {}) : undefined,
+      group: { name: GROUP, consumer: this.o.nodeId, noAck: false },
+      // Queue reads are sized by the consumers' credit; waiting would only delay deliveries.
+      lingerMs: 0,
+      onWake: (ids) => void cmd(this.commands, 'XACK', [wakeKey, GROUP, ...ids]).catch(() => {}),
       onError: async (err) => {
-        await onError?.(err);
+        await onError(err);
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       },
       onOrphans,
-      onRead: (entries, bytes) => {
-        this.counters.entriesRead += entries;
-        this.counters.bytesRead += bytes;
-      },
+      onRead: (entries, bytes) => this.countRead(entries, bytes),
     });
-    this.readers.set(id, r);
+    this.readers.set(tag, r);
     return r;
   }
 
-  /** Stops every reader; their wake streams go too (nobody else reads them). */
-  async closeReaders(): Promise<void> {
+  /** Drops and re-opens every queue reader's connection (Redis stopped answering on this node's path). */
+  reconnectReaders(): void {
+    for (const r of this.readers.values()) r.reconnect();
+  }
+
+  countRead(entries: number, bytes: number): void {
+    this.counters.entriesRead += entries;
+    this.counters.bytesRead += bytes;
+  }
+
+  /** Stops the queue readers; returns their wake streams (nobody else reads them). */
+  async closeReaders(): Promise<string[]> {
     await Promise.all([...this.readers.values()].map((r) => r.close()));
     const wakeKeys = [...this.readers.values()].map((r) => r.wakeKey);
     this.readers.clear();
-    if (this.up) await Promise.allSettled(wakeKeys.map((k) => cmd(this.commands, 'DEL', [k])));
+    return wakeKeys;
   }
 
   /** A topic read returned entries; `firstId` is the oldest one's stream id ("<ms>-<seq>"). */

@@ -4,15 +4,18 @@
 // set once per new pattern; a destination that matches a local subscription is then read like any
 // other.
 // New destinations are pushed to the node, never polled for.
-import { BrokerUnavailableError } from '../broker.js';
-import { field } from './codec.js';
+import { BrokerUnavailableError } from '@stompede/broker-api';
+import { readEntry } from './codec.js';
 import { cmd } from './connection.js';
 import type { RedisContext } from './context.js';
-import { KeySpace } from './keys.js';
+import type { Followers } from './follow.js';
 import type { ReadTarget } from './reader.js';
 
 /** A discovered destination starts this much before its announcement (clock skew between Redis Cluster nodes). */
 const DISCOVERY_SLACK_MS = 1_000;
+/** A directory whose start failed while Redis was up is retried after this long (doubling, up to 8 s). */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 8_000;
 
 /** What the directory needs from the topic plane. */
 export interface DirectoryHost {
@@ -20,7 +23,6 @@ export interface DirectoryHost {
   discover(vhost: string, destination: string, startId: string | undefined): Promise<void> | undefined;
   /** Stops reading the streams of `vhost` that no local subscription needs any more. */
   releaseUnmatched(vhost: string): void;
-  tailId(key: string): Promise<string>;
 }
 
 interface VhostDirectory {
@@ -36,6 +38,7 @@ export class Directory {
 
   constructor(
     private readonly ctx: RedisContext,
+    private readonly followers: Followers,
     private readonly host: DirectoryHost,
   ) {}
 
@@ -49,7 +52,7 @@ export class Directory {
         d.patterns++;
         return Promise.reject(new BrokerUnavailableError('Redis is unreachable: cross-node delivery starts when it returns.'));
       }
-      d.ready = this.start(vhost, d);
+      d.ready = this.startOrRetry(vhost, d, RETRY_FIRST_MS);
     }
     d.patterns++;
     return (d.ready ?? Promise.resolve()).then(() => this.attachKnown(vhost));
@@ -62,8 +65,7 @@ export class Directory {
     this.host.releaseUnmatched(vhost);
     if (d.patterns > 0) return;
     this.vhosts.delete(vhost);
-    const keys = this.ctx.keys.directory(vhost);
-    if (d.target !== undefined) this.ctx.reader('topics', KeySpace.tagOf(keys.announced)).remove(keys.announced);
+    if (d.target !== undefined) this.followers.unfollow(this.ctx.keys.directory(vhost).announced);
   }
 
   /** Redis is back: directories whose start failed start now. */
@@ -75,25 +77,44 @@ export class Directory {
     }
   }
 
+  /**
+   * Starts the directory; if that fails while Redis is up (it answered with an error, or too late),
+   * the start is retried with backoff instead of waiting for an outage to end. The caller (the
+   * SUBSCRIBE's receipt) still learns of the failure.
+   */
+  private startOrRetry(vhost: string, d: VhostDirectory, retryMs: number): Promise<void> {
+    return this.start(vhost, d).catch((err: unknown) => {
+      this.ctx.log.warn({ vhost, err: String(err), retryMs }, 'could not start reading the destination directory for wildcard subscriptions; retrying');
+      setTimeout(() => {
+        if (this.vhosts.get(vhost) !== d || d.target !== undefined || !this.ctx.up) return;
+        d.ready = this.startOrRetry(vhost, d, Math.min(retryMs * 2, RETRY_MAX_MS));
+        void d.ready.then(() => this.attachKnown(vhost)).catch(() => {});
+      }, retryMs).unref();
+      throw err;
+    });
+  }
+
   private async start(vhost: string, d: VhostDirectory): Promise<void> {
     const keys = this.ctx.keys.directory(vhost);
     const time = (await cmd(this.ctx.commands, 'TIME', [])) as [string, string];
     d.since = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    const tail = await this.host.tailId(keys.announced);
-    if (this.vhosts.get(vhost) !== d) return;
-    d.target = {
-      lastId: tail,
+    const target: ReadTarget = {
+      lastId: '$',
       onEntries: (entries) => {
-        for (const [id, fields] of entries) {
-          const dest = field(fields, 'd')?.toString();
+        for (const raw of entries) {
+          const entry = readEntry(raw);
+          const dest = entry.data?.toString();
           if (dest === undefined) continue;
-          const announcedMs = Number(id.toString().split('-')[0]);
+          const announcedMs = Number(entry.id.slice(0, entry.id.indexOf('-')));
           const from = Math.max(announcedMs - DISCOVERY_SLACK_MS, d.since);
-          void this.host.discover(vhost, dest, `${from}-0`)?.catch(() => {});
+          this.host.discover(vhost, dest, `${from}-0`)?.catch((err: unknown) =>
+            this.ctx.log.warn({ vhost, destination: dest, err: String(err) }, 'could not start reading a newly announced destination'),
+          );
         }
       },
     };
-    this.ctx.reader('topics', KeySpace.tagOf(keys.announced)).add(keys.announced, d.target);
+    await this.followers.follow(keys.announced, '$', target, () => this.vhosts.get(vhost) === d);
+    if (this.vhosts.get(vhost) === d) d.target = target;
   }
 
   /** Destinations known before this pattern was watched: read the matching ones from now on. */

@@ -1,14 +1,19 @@
 // Topic history for resuming subscriptions: a destination's stream is its history. A replay is
 // `XRANGE (<id> +` in pages; the gap check runs after it (see trimmedPast). The stream may keep more
-// than the configured history (a floor protects nodes that fall behind), but a replay returns at
+// than the configured history (it keeps what a lagging node has not read yet), but a replay returns at
 // most the configured number of messages, so the setting means what it says.
-import { BrokerUnavailableError, historyLength, type Replay } from '../broker.js';
-import { Message } from '../message.js';
-import { comparePositions, parseMessageId, type StreamPosition } from '../message-id.js';
-import { decodeEntry, field } from './codec.js';
+import {
+  BrokerUnavailableError,
+  comparePositions,
+  historyLength,
+  parseMessageId,
+  type Message,
+  type Replay,
+  type StreamPosition,
+} from '@stompede/broker-api';
+import { messageOf, readEntry, type StreamEntry } from './codec.js';
 import { cmdBuffer } from './connection.js';
 import type { RedisContext } from './context.js';
-import type { StreamEntry } from './reader.js';
 
 export async function replay(ctx: RedisContext, vhost: string, destination: string, afterId: string): Promise<Replay> {
   const parsed = parseMessageId(afterId);
@@ -19,11 +24,9 @@ export async function replay(ctx: RedisContext, vhost: string, destination: stri
   let cursor = `(${parsed.position.ms}-${parsed.position.seq}`;
   for (;;) {
     const page = (await cmdBuffer(ctx.commands, 'XRANGE', [key, cursor, '+', 'COUNT', ctx.o.readCount])) as StreamEntry[];
-    for (const [id, fields] of page) {
-      const data = field(fields, 'd');
-      if (data === undefined) continue;
-      const decoded = decodeEntry(data);
-      messages.push(new Message(destination, `${destination}@${id.toString()}`, decoded.headers, decoded.body, true));
+    for (const raw of page) {
+      const message = messageOf(destination, readEntry(raw));
+      if (message !== undefined) messages.push(message);
     }
     if (page.length < ctx.o.readCount) break;
     cursor = '(' + page[page.length - 1]![0].toString();

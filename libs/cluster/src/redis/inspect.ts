@@ -1,6 +1,6 @@
 // What the admin API asks Redis about destinations: which exist (the topic and queue directories)
 // and what their streams hold. Off the message path: a handful of pipelined commands per call.
-import type { DestinationStats, DestinationTarget, KnownDestinations } from '../broker.js';
+import type { DestinationStats, DestinationTarget, KnownDestinations } from '@stompede/broker-api';
 import { cmd } from './connection.js';
 import { GROUP, type RedisContext } from './context.js';
 

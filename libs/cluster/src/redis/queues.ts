@@ -7,15 +7,22 @@
 // consumers; a node whose last consumer leaves hands its entries back (claimed as long idle, so the
 // next janitor pass anywhere picks them up). The delivery counter of Redis, carried across claims,
 // dead-letters an entry past maxDeliveries.
-import { BrokerUnavailableError, QueueFullError, type Completion } from '../broker.js';
-import { Deque } from '../deque.js';
-import { entrySize, Message, type QueuedMessage, type UserHeaders } from '../message.js';
-import { comparePositions, parseMessageId } from '../message-id.js';
-import { decodeEntry, encodeEntry, field } from './codec.js';
+import {
+  BrokerUnavailableError,
+  comparePositions,
+  Deque,
+  entrySize,
+  parseMessageId,
+  QueueFullError,
+  type Completion,
+  type QueuedMessage,
+  type UserHeaders,
+} from '@stompede/broker-api';
+import { encodeEntry, messageOf, readEntry, type StreamEntry } from './codec.js';
 import { cmd, cmdBuffer, str } from './connection.js';
 import { GROUP, streamIdOf, type RedisContext } from './context.js';
 import { KeySpace } from './keys.js';
-import type { ReadTarget, StreamEntry } from './reader.js';
+import type { ReadTarget } from './reader.js';
 import { ACK, ENQUEUE, RENEW, run } from './scripts.js';
 
 /** Consumer name that entries handed back are parked under until a janitor claims them. */
@@ -260,16 +267,15 @@ export class QueuePlane {
     if (fresh.length > 0) this.ctx.handler?.onQueueReady(s.vhost, s.queue);
   }
 
-  private toEntry(s: Pick<QueueState, 'key' | 'bytesKey' | 'queue'>, [id, fields]: StreamEntry, counts?: Map<string, number>): QueuedMessage | undefined {
-    const data = field(fields, 'd');
-    const sid = id.toString();
-    if (data === undefined) {
-      void run(this.ctx.commands, ACK, [s.key, s.bytesKey], [GROUP, sid, 0]).catch(() => {});
+  private toEntry(s: Pick<QueueState, 'key' | 'bytesKey' | 'queue'>, raw: StreamEntry, counts?: Map<string, number>): QueuedMessage | undefined {
+    const entry = readEntry(raw);
+    const message = messageOf(s.queue, entry);
+    if (message === undefined) {
+      void run(this.ctx.commands, ACK, [s.key, s.bytesKey], [GROUP, entry.id, 0]).catch(() => {});
       return undefined;
     }
-    const decoded = decodeEntry(data);
-    const delivered = counts?.get(sid) ?? 1;
-    return { queue: s.queue, message: new Message(s.queue, `${s.queue}@${sid}`, decoded.headers, decoded.body, true), deliveries: Math.max(0, delivered - 1) };
+    const delivered = counts?.get(entry.id) ?? 1;
+    return { queue: s.queue, message, deliveries: Math.max(0, delivered - 1) };
   }
 
   private onEntries(s: QueueState, entries: StreamEntry[]): void {
@@ -340,8 +346,7 @@ export class QueuePlane {
   }
 
   private reader(s: QueueState) {
-    return this.ctx.reader(
-      'queues',
+    return this.ctx.queueReader(
       KeySpace.tagOf(s.key),
       async (err) => {
         if (!/NOGROUP/.test(String((err as Error).message))) return;

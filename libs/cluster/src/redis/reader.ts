@@ -1,19 +1,22 @@
-// A blocking read loop over a changing set of streams on a dedicated connection. Topics use XREAD
-// (every node reads the streams it is interested in); queues use XREADGROUP (nodes compete). The
-// streams of one reader share a hash tag, so one command covers them all, in Redis Cluster too.
-// Adding a stream wakes the blocked read through the reader's wake stream, so the read is re-issued
-// with it at once instead of at the next timeout.
-import { cmdBuffer, type Conn } from './connection.js';
+// A blocking read loop over a changing set of streams on a dedicated connection, with XREADGROUP.
+// Topic streams are read through a consumer group of this node's own (NOACK: the group is only the
+// node's read position, which the trimmer leaves in place); queues through the one group all nodes
+// share (nodes compete, and what a node read stays pending until acked). The streams of one reader
+// share a hash tag, so one command covers them all, in Redis Cluster too. Adding a stream wakes the
+// blocked read through the reader's wake stream, so the read is re-issued with it at once instead of
+// at the next timeout.
+import type { StreamEntry } from './codec.js';
+import { cmdBuffer, resetConnection, type Conn } from './connection.js';
+
+export type { StreamEntry } from './codec.js';
 
 /** Longest close() waits for a read in flight. */
 const CLOSE_WAIT_MS = 1_000;
 
-export type StreamEntry = [id: Buffer, fields: Buffer[]];
-
 export interface ReadTarget {
-  /** XREAD: the last id read (exclusive start of the next read). */
+  /** Id of the last entry read (a topic group is re-created there if Redis loses it). */
   lastId: string;
-  /** XREADGROUP: how many entries this stream may take now; 0 leaves it out of the read. */
+  /** How many entries this stream may take now (queues: the consumers' credit); 0 leaves it out of the read; undefined: no limit. */
   readonly demand?: number;
   onEntries(entries: StreamEntry[]): void;
 }
@@ -25,29 +28,37 @@ export interface ReaderOptions {
   readonly wakeKey: string;
   readonly readCount: number;
   readonly blockMs: number;
-  /** XREADGROUP group and consumer; XREAD when absent. */
-  readonly group?: { readonly name: string; readonly consumer: string };
+  readonly group: { readonly name: string; readonly consumer: string; readonly noAck: boolean };
+  /**
+   * After a read that returned fewer entries than it could have, wait this long before the next
+   * one: at low rates each read then takes several entries instead of one (CPU), at the cost of up
+   * to this much latency.
+   */
+  readonly lingerMs: number;
   onWake?(ids: string[]): void;
   onError(err: unknown): Promise<void>;
   onRead?(entries: number, bytes: number): void;
   /**
-   * Entries for a stream removed while the read was out. For XREADGROUP they are now pending for
-   * this node, so they must not be dropped.
+   * Entries for a stream removed while the read was out. For a shared queue group they are now
+   * pending for this node, so they must not be dropped.
    */
   onOrphans?(key: string, entries: StreamEntry[]): void;
 }
 
 export class StreamReader {
   private readonly streams = new Map<string, ReadTarget>();
-  private wakeId = '0-0';
   private blocked = false;
   /** The streams the read in flight covers. */
   private reading = new Set<string>();
   private closed = false;
   private parked: (() => void) | undefined;
+  private lingering: NodeJS.Timeout | undefined;
+  /** Fails the read in flight: its connection closed (ioredis drops such a command unsettled). */
+  private abandon: ((err: Error) => void) | undefined;
   private readonly done: Promise<void>;
 
   constructor(private readonly o: ReaderOptions) {
+    o.conn.on('close', () => this.abandon?.(new Error('the reader\'s connection to Redis closed')));
     this.done = this.loop();
   }
 
@@ -63,6 +74,15 @@ export class StreamReader {
     return this.streams.has(key);
   }
 
+  target(key: string): ReadTarget | undefined {
+    return this.streams.get(key);
+  }
+
+  /** Every stream read, with its target. */
+  entries(): IterableIterator<[string, ReadTarget]> {
+    return this.streams.entries();
+  }
+
   add(key: string, target: ReadTarget): void {
     this.streams.set(key, target);
     this.poke(key);
@@ -71,7 +91,7 @@ export class StreamReader {
   /** Stops reading `key`; a read in flight that covers it is woken, so it stops claiming entries for it. */
   remove(key: string): void {
     this.streams.delete(key);
-    if (this.blocked && this.reading.has(key) && this.o.group !== undefined) this.o.wake().catch(() => {});
+    if (this.blocked && this.reading.has(key) && !this.o.group.noAck) this.o.wake().catch(() => {});
   }
 
   /**
@@ -89,11 +109,20 @@ export class StreamReader {
   }
 
   /**
+   * Drops the connection with a reset and opens it again: a read in flight fails, and the loop goes
+   * on (onError). A reset, so that a read still unsent cannot reach Redis later and move a group on.
+   */
+  reconnect(): void {
+    if (!this.closed) resetConnection(this.o.conn);
+  }
+
+  /**
    * Stops the loop. A read in flight on a connection that is reconnecting may never settle (ioredis
    * holds it for a resend), so the wait for the loop is bounded.
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.lingering);
     this.poke();
     this.o.conn.disconnect();
     let timer: NodeJS.Timeout | undefined;
@@ -103,33 +132,16 @@ export class StreamReader {
 
   private async loop(): Promise<void> {
     while (!this.closed) {
-      const keys: string[] = [];
-      const ids: string[] = [];
-      let count = 0;
-      for (const [key, t] of this.streams) {
-        if (this.o.group !== undefined) {
-          const demand = t.demand ?? 0;
-          if (demand <= 0) continue;
-          count = Math.max(count, demand);
-          ids.push('>');
-        } else {
-          ids.push(t.lastId);
-        }
-        keys.push(key);
-      }
-      if (keys.length === 0) {
+      const args = this.command();
+      if (args === undefined) {
         await new Promise<void>((resolve) => (this.parked = resolve));
         continue;
       }
-      count = this.o.group === undefined ? this.o.readCount : Math.min(count, this.o.readCount);
-      const args = this.o.group === undefined
-        ? ['COUNT', count, 'BLOCK', this.o.blockMs, 'STREAMS', this.o.wakeKey, ...keys, this.wakeId, ...ids]
-        : ['GROUP', this.o.group.name, this.o.group.consumer, 'COUNT', count, 'BLOCK', this.o.blockMs, 'STREAMS', this.o.wakeKey, ...keys, '>', ...ids];
       let reply: unknown;
-      this.reading = new Set(keys);
       this.blocked = true;
       try {
-        reply = await cmdBuffer(this.o.conn, this.o.group === undefined ? 'XREAD' : 'XREADGROUP', args);
+        const lost = new Promise<never>((_, reject) => (this.abandon = reject));
+        reply = await Promise.race([cmdBuffer(this.o.conn, 'XREADGROUP', args), lost]);
       } catch (err) {
         this.blocked = false;
         if (this.closed) return;
@@ -137,19 +149,47 @@ export class StreamReader {
         continue;
       } finally {
         this.blocked = false;
+        this.abandon = undefined;
       }
-      if (reply !== null) this.dispatch(reply as [Buffer, StreamEntry[]][]);
+      const entries = reply === null ? 0 : this.dispatch(reply as [Buffer, StreamEntry[]][]);
+      if (entries > 0 && entries < this.o.readCount && this.o.lingerMs > 0) await this.linger();
     }
   }
 
-  private dispatch(reply: [Buffer, StreamEntry[]][]): void {
+  /** The XREADGROUP arguments for the streams that can take entries now; undefined if none can. */
+  private command(): (string | number)[] | undefined {
+    const keys: string[] = [];
+    let count = 0;
+    for (const [key, t] of this.streams) {
+      if (t.demand !== undefined) {
+        if (t.demand <= 0) continue;
+        count = Math.max(count, t.demand);
+      } else {
+        count = this.o.readCount;
+      }
+      keys.push(key);
+    }
+    if (keys.length === 0) return undefined;
+    this.reading = new Set(keys);
+    const g = this.o.group;
+    return [
+      'GROUP', g.name, g.consumer, 'COUNT', Math.min(count, this.o.readCount), 'BLOCK', this.o.blockMs, ...(g.noAck ? ['NOACK'] : []),
+      'STREAMS', this.o.wakeKey, ...keys, '>', ...keys.map(() => '>'),
+    ];
+  }
+
+  private linger(): Promise<void> {
+    return new Promise((resolve) => (this.lingering = setTimeout(resolve, this.o.lingerMs)));
+  }
+
+  /** Hands every stream's entries to its target; returns how many entries were read. */
+  private dispatch(reply: [Buffer, StreamEntry[]][]): number {
     let entries = 0;
     let bytes = 0;
     for (const [keyBuf, list] of reply) {
       const key = keyBuf.toString();
       if (list.length === 0) continue;
       if (key === this.o.wakeKey) {
-        this.wakeId = list[list.length - 1]![0].toString();
         this.o.onWake?.(list.map((e) => e[0].toString()));
         continue;
       }
@@ -164,5 +204,6 @@ export class StreamReader {
       target.onEntries(list);
     }
     if (entries > 0) this.o.onRead?.(entries, bytes);
+    return entries;
   }
 }

@@ -21,6 +21,8 @@ export class Registry {
   private readonly startedAt = Date.now();
   private meta: Readonly<Record<string, string | number>>;
   alive = 0;
+  /** Every node id in the hash at the last read (live, or dead but not forgotten yet), and when. */
+  private known: { ids: string[]; atMs: number } | undefined;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -72,7 +74,18 @@ export class Registry {
     }
     if (dead.length > 0) await cmd(this.ctx.commands, 'HDEL', [nodes, ...dead]);
     this.alive = live.length;
+    this.known = { ids: Object.keys(all).filter((id) => !dead.includes(id)), atMs: now };
     return live;
+  }
+
+  /**
+   * The node ids the registry knew at its last read, if that read is recent (three heart-beats):
+   * what the trimmer may treat as the whole cluster when it drops the read positions of nodes gone
+   * for good.
+   */
+  knownIds(): readonly string[] | undefined {
+    if (this.known === undefined || Date.now() - this.known.atMs > this.ctx.o.heartbeatMs * 3) return undefined;
+    return this.known.ids;
   }
 
   /** Records an interest change (watch, unwatch, consume, cancel) or a node event (join, leave, rejoin). */

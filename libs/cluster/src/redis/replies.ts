@@ -3,17 +3,22 @@
 // sent on another node goes to the owner's inbox stream, which only the owner reads. An inbox
 // expires unless its node keeps renewing it, so a reply to a dead node's queue finds no inbox
 // (XADD NOMKSTREAM) and is counted as unroutable instead of piling up.
-import { BrokerUnavailableError, type BrokerHandler, type Completion, type QueueLimits } from '../broker.js';
+import {
+  BrokerUnavailableError,
+  type BrokerHandler,
+  type Completion,
+  type QueueLimits,
+  type UserHeaders,
+} from '@stompede/broker-api';
 import { MemoryBroker } from '../broker-memory.js';
-import type { UserHeaders } from '../message.js';
-import { decodeEntry, encodeEntry, field, QUEUE_FIELD } from './codec.js';
+import { decodeEntry, encodeEntry, readEntry, type StreamEntry } from './codec.js';
 import { cmd, cmdBuffer } from './connection.js';
 import type { RedisContext } from './context.js';
-import { KeySpace } from './keys.js';
-import type { ReadTarget, StreamEntry } from './reader.js';
+import { DATA_FIELD, QUEUE_FIELD, VHOST_FIELD } from './fields.js';
+import type { Followers } from './follow.js';
+import type { ReadTarget } from './reader.js';
 
 export const REPLY_QUEUE_PREFIX = '/reply-queue/';
-const VHOST_FIELD = 'v';
 const INBOX_MAXLEN = 10_000;
 
 export function isReplyQueue(queue: string): boolean {
@@ -34,6 +39,7 @@ export class ReplyPlane {
 
   constructor(
     private readonly ctx: RedisContext,
+    private readonly followers: Followers,
     limits: QueueLimits,
   ) {
     this.local = new MemoryBroker(limits);
@@ -53,8 +59,9 @@ export class ReplyPlane {
     const added = (await cmdBuffer(this.ctx.commands, 'XADD', [this.inbox, 'MAXLEN', '~', INBOX_MAXLEN, '*', 'hello', this.ctx.o.nodeId])) as Buffer;
     await this.renew();
     if (this.target !== undefined) return;
-    this.target = { lastId: added.toString(), onEntries: (entries) => this.onInbox(entries) };
-    this.ctx.reader('topics', KeySpace.tagOf(this.inbox)).add(this.inbox, this.target);
+    const target: ReadTarget = { lastId: added.toString(), onEntries: (entries) => this.onInbox(entries) };
+    this.target = target;
+    await this.followers.follow(this.inbox, target.lastId, target, () => this.target === target);
   }
 
   renew(): Promise<unknown> {
@@ -71,7 +78,7 @@ export class ReplyPlane {
     if (owner === this.ctx.o.nodeId) return this.local.enqueue(vhost, queue, headers, body);
     if (!this.ctx.up) return Promise.reject(new BrokerUnavailableError('Redis is unreachable, so the reply cannot reach its node; try again.'));
     const inbox = this.ctx.keys.inbox(owner);
-    return cmdBuffer(this.ctx.commands, 'XADD', [inbox, 'NOMKSTREAM', 'MAXLEN', '~', INBOX_MAXLEN, '*', QUEUE_FIELD, queue, VHOST_FIELD, vhost, 'd', encodeEntry(headers, body)])
+    return cmdBuffer(this.ctx.commands, 'XADD', [inbox, 'NOMKSTREAM', 'MAXLEN', '~', INBOX_MAXLEN, '*', QUEUE_FIELD, queue, VHOST_FIELD, vhost, DATA_FIELD, encodeEntry(headers, body)])
       .then((id) => {
         if (id === null) this.unroutable++;
       }, (err: unknown) => {
@@ -80,16 +87,16 @@ export class ReplyPlane {
   }
 
   private onInbox(entries: StreamEntry[]): void {
-    for (const [id, fields] of entries) {
-      const queue = field(fields, QUEUE_FIELD)?.toString();
-      const vhost = field(fields, VHOST_FIELD)?.toString();
-      const data = field(fields, 'd');
+    for (const raw of entries) {
+      const { id, data, queue: queueField, vhost: vhostField } = readEntry(raw);
+      const queue = queueField?.toString();
+      const vhost = vhostField?.toString();
       if (queue === undefined || vhost === undefined || data === undefined) continue;
       try {
         const { headers, body } = decodeEntry(data);
         void this.local.enqueue(vhost, queue, headers, body);
       } catch (err) {
-        this.ctx.log.warn({ queue, id: id.toString(), err: String(err) }, 'reply dropped');
+        this.ctx.log.warn({ queue, id, err: String(err) }, 'reply dropped');
       }
     }
   }

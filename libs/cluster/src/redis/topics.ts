@@ -1,29 +1,43 @@
-// Topics over Redis Streams. Every destination has one stream; a publish is one XADD. A node reads
-// (blocking XREAD) only the streams of destinations it has local subscribers for, and while Redis is
-// up its own subscribers get their messages back from the stream too, so every node delivers a
-// destination in the one order of its stream and the stream id is the message-id.
-// Wildcard subscriptions find their destinations through directory.ts; history is history.ts.
+// Topics over Redis Streams. Every destination has one stream; a node's publishes of one event-loop
+// turn go to it in one batch (publish-batch.ts). A node reads only the streams of destinations it has
+// local subscribers for, through a consumer group of its own (follow.ts), and while Redis is up its
+// own subscribers get their messages back from the stream too, so every node delivers a destination
+// in the one order of its stream and the stream id is the message-id. The streams a node publishes
+// to are trimmed to what readers still need (trimmer.ts), which is also where publish pressure comes
+// from. Wildcard subscriptions find their destinations through directory.ts; history is history.ts;
+// what origin marks tell a reader is origin.ts.
 import { randomBytes } from 'node:crypto';
-import { BrokerUnavailableError, historyLength, type Completion } from '../broker.js';
-import { Deque } from '../deque.js';
-import { copyBytes, Message, type UserHeaders } from '../message.js';
-import { formatMessageId, PositionClock } from '../message-id.js';
-import { decodeEntry, encodeEntry, field, ORIGIN_FIELD } from './codec.js';
+import {
+  BrokerUnavailableError,
+  copyBytes,
+  formatMessageId,
+  Message,
+  PositionClock,
+  type Completion,
+  type PublishPressure,
+  type UserHeaders,
+} from '@stompede/broker-api';
+import { decodeEntry, encodeEntry, messageOf, readEntry, type StreamEntry } from './codec.js';
 import { cmdBuffer } from './connection.js';
 import type { RedisContext } from './context.js';
 import { Directory } from './directory.js';
-import { KeySpace } from './keys.js';
+import { DATA_FIELD, ORIGIN_FIELD } from './fields.js';
+import type { Followers } from './follow.js';
+import { OriginTracker } from './origin.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
-import type { ReadTarget, StreamEntry } from './reader.js';
+import { PublishBatcher, type Outgoing } from './publish-batch.js';
+import type { ReadTarget } from './reader.js';
 import { ANNOUNCE, run } from './scripts.js';
+import { StreamTrimmer } from './trimmer.js';
 
 const MAX_ANNOUNCED_CACHE = 100_000;
-/** Streams keep at least this many reads' worth of entries, so a node that lags a little loses nothing. */
-const READ_BACKLOG_READS = 10;
 /** Streams this node keeps a publish seq for before starting a new incarnation. */
 const MAX_SEQ_STREAMS = 100_000;
-/** Own messages remembered per stream until read back (only matters for order during an outage). */
-const MAX_TRANSIT = 10_000;
+/** A watch whose start failed while Redis was up is retried after this long (doubling, up to 8 s). */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 8_000;
+/** A retried watch starts this far before its first attempt (clock skew between node and Redis). */
+const RETRY_SLACK_MS = 1_000;
 
 interface Watched {
   readonly key: string;
@@ -31,48 +45,63 @@ interface Watched {
   readonly destination: string;
   /** An exact subscription exists (else it is read for wildcard subscriptions only). */
   exact: boolean;
-  /** Highest seq read from the stream per publishing incarnation (see TopicPlane.incarnation). */
-  readonly seen: Map<string, number>;
-  /** Seqs of this node's messages its subscribers got during an outage, straight from the publisher. */
-  readonly local: Set<number>;
-  /** This node's messages sent to the stream and not read back yet, oldest first. */
-  readonly transit: Deque<{ readonly seq: number; readonly payload: Buffer }>;
-  /** Not reading yet: the start position could not be fetched (Redis down); retried on reconnect. */
+  readonly origins: OriginTracker;
+  /** Messages known to be missing, not yet reported on a delivered MESSAGE. */
+  missed: number;
+  /** Not following yet: Redis was down, or starting failed; retried. */
   waiting: boolean;
   readonly target: ReadTarget;
 }
 
+export interface TopicPlaneOptions {
+  readonly followers: Followers;
+  /** Node ids in the registry (live or recently dead), for the trimmer; undefined when stale. */
+  readonly knownNodes: () => readonly string[] | undefined;
+  /** Redis did not answer a publish in time: the broker treats it as unreachable and reconnects. */
+  readonly onStall: () => void;
+}
 
 export class TopicPlane {
   private readonly watched = new Map<string, Watched>();
   private readonly directory: Directory;
   private readonly announced = new Map<string, Promise<void> | true>();
   readonly outbox: Outbox;
+  readonly trimmer: StreamTrimmer;
+  private readonly batcher: PublishBatcher;
+  private readonly followers: Followers;
+  private readonly onStall: () => void;
   private readonly clock = new PositionClock();
-  /**
-   * Every entry this node publishes carries "<incarnation>:<seq>" (ORIGIN_FIELD), seq counting up
-   * per stream. A message whose XADD failed in flight may still have been stored, and goes out
-   * again from the outbox: readers skip an origin's entries at or below the last seq they passed
-   * on, so neither that copy nor the node's own outage deliveries arrive twice. A seq that jumps
-   * is a gap: entries trimmed before this node read them (it fell further behind than the stream
-   * keeps), counted and logged instead of passing silently.
-   */
+  /** Marks this process's entries (origin.ts); renewed when the seq map is reset. */
   private incarnation = randomBytes(4).toString('hex');
   private readonly seqs = new Map<string, number>();
   private lastGapLogMs = 0;
   /** Set while the outbox is being sent after an outage. */
   private flushing: Promise<void> | undefined;
   private dropping = false;
+  /** This node has too many publishes on their way to Redis: every publisher is slowed. */
+  private inFlightPressure = false;
 
-  constructor(private readonly ctx: RedisContext) {
-    this.directory = new Directory(ctx, {
+  constructor(
+    private readonly ctx: RedisContext,
+    options: TopicPlaneOptions,
+  ) {
+    this.followers = options.followers;
+    this.onStall = options.onStall;
+    this.directory = new Directory(ctx, options.followers, {
       discover: (vhost, destination, startId) => this.discover(vhost, destination, startId),
       releaseUnmatched: (vhost) => {
         for (const w of [...this.watched.values()]) if (w.vhost === vhost && !w.exact) this.release(w);
       },
-      tailId: (key) => this.tailId(key),
     });
     this.outbox = new Outbox(ctx.o.outboxMessages, ctx.o.outboxBytes);
+    this.trimmer = new StreamTrimmer(ctx, options.knownNodes, () => this.relieved());
+    this.batcher = new PublishBatcher(ctx, {
+      stored: (_key, items) => {
+        ctx.counters.published += items.length;
+        this.checkInFlight();
+      },
+      failed: (key, _maxlen, items, err) => this.publishFailed(key, items, err),
+    });
   }
 
   get watchedStreams(): number {
@@ -87,62 +116,96 @@ export class TopicPlane {
 
   publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array, durable: boolean): Completion {
     const key = this.ctx.keys.topic(vhost, destination);
-    const maxlen = this.maxlen(destination);
-    if (!this.ctx.up) return this.offline(vhost, destination, key, maxlen, headers, body, durable);
+    if (!this.ctx.up) return this.offline(vhost, destination, key, headers, body, durable);
     if (this.flushing !== undefined) {
       // The outbox goes out first, so the stream keeps the order in which this node published.
-      if (!durable) return this.offline(vhost, destination, key, maxlen, headers, body, false);
+      if (!durable) return this.offline(vhost, destination, key, headers, body, false);
       const copy = { headers, body: copyBytes(body) };
       return this.flushing.then(() => this.publish(vhost, destination, copy.headers, copy.body, true));
     }
     const payload = encodeEntry(headers, body);
     const seq = this.nextSeq(key);
-    const origin = `${this.incarnation}:${seq}`;
-    const send = (): Promise<unknown> => cmdBuffer(this.ctx.commands, 'XADD', [key, 'MAXLEN', '~', maxlen, '*', 'd', payload, ORIGIN_FIELD, origin]);
     const w = this.watched.get(key);
-    if (w !== undefined && !w.waiting) {
-      if (w.transit.length >= MAX_TRANSIT) w.transit.shift();
-      w.transit.push({ seq, payload });
+    if (w !== undefined && !w.waiting) w.origins.sent({ seq, payload });
+    this.trimmer.published(key, vhost, destination);
+    const message: Outgoing = { payload, origin: `${this.incarnation}:${seq}`, seq, vhost, destination, durable };
+    const done = this.batcher.add(key, this.ctx.o.streamMaxEntries, message, this.announce(vhost, destination), durable);
+    if (done === undefined) return;
+    return done.catch((err: unknown) => {
+      throw new BrokerUnavailableError(`the message could not be stored in Redis: ${(err as Error).message}`);
+    });
+  }
+
+  publishPressure(vhost: string, destination: string): PublishPressure {
+    if (this.batcher.inFlight >= this.ctx.o.maxPublishesInFlight) {
+      this.inFlightPressure = true;
+      return 'slow';
     }
-    const announcing = this.announce(vhost, destination);
-    const done = (announcing === undefined ? send() : announcing.then(send)).then(
-      () => {
-        this.ctx.counters.published++;
-      },
-      (err: unknown) => {
-        this.ctx.counters.publishFailures++;
-        if (durable) throw new BrokerUnavailableError(`the message could not be stored in Redis: ${(err as Error).message}`);
-        // Whether the XADD was applied is unknown; sending it again risks a duplicate, which beats a loss.
-        const copy = decodeEntry(payload);
-        this.offline(vhost, destination, key, maxlen, copy.headers, copy.body, false, seq);
-      },
-    );
-    if (durable) return done;
+    return this.trimmer.pressure(this.ctx.keys.topic(vhost, destination));
+  }
+
+  /**
+   * A batch was not acknowledged: whether it was applied is unknown; resending risks a repeat
+   * (readers skip it by its origin), which beats a loss. Messages published after it may already
+   * wait in the outbox (they were delivered here when Redis counted as unreachable), so the batch
+   * goes in before them, and nothing already delivered here is delivered twice.
+   */
+  private publishFailed(key: string, items: readonly Outgoing[], err: unknown): void {
+    this.ctx.counters.publishFailures += items.length;
+    const w = this.watched.get(key);
+    const kept: OutboxEntry[] = [];
+    for (const m of items) {
+      if (m.durable) {
+        w?.origins.forget(m.seq); // its publisher got the error (a RECEIPT was asked for)
+        continue;
+      }
+      if (w !== undefined) this.deliverHere(w, m.seq, m.payload);
+      kept.push({ key, maxlen: this.ctx.o.streamMaxEntries, payload: m.payload, origin: m.origin, seq: m.seq });
+    }
+    this.keep(kept, true);
+    this.ctx.log.warn({ stream: key, messages: items.length, err: String(err) }, 'publishing to Redis failed; the messages wait in the outbox');
+    this.checkInFlight();
+    if (!this.ctx.up) return;
+    // Redis did not answer in time: every connection starts over and the outbox goes out when it
+    // is back (broker-redis.ts). Any other failure (Redis refused the batch) is retried shortly.
+    if (/timed out/i.test(String(err))) this.onStall();
+    else setTimeout(() => void this.flushOutbox(), RETRY_FIRST_MS).unref();
+  }
+
+  /** Delivers one of this node's failed messages here, unless its subscribers already have it. */
+  private deliverHere(w: Watched, seq: number, payload: Buffer): void {
+    if (w.origins.wasDeliveredHere(seq)) return;
+    if (this.deliverSent(w, w.vhost, seq)) return;
+    w.origins.deliveredHere(seq);
+    const { headers, body } = decodeEntry(payload);
+    this.ctx.handler?.onTopicMessage(w.vhost, new Message(w.destination, formatMessageId(w.destination, this.clock.next()), headers, body, true));
+  }
+
+  /** Keeps messages for the other nodes; `late`: later messages of the stream may be kept already. */
+  private keep(entries: readonly OutboxEntry[], late: boolean): void {
+    const dropped = late ? this.outbox.insertInOrder(entries) : entries.filter((e) => !this.outbox.push(e)).length;
+    if (dropped === 0) return;
+    this.ctx.counters.outboxDropped += dropped;
+    if (!this.dropping) {
+      this.dropping = true;
+      this.ctx.log.warn({ outboxMessages: this.outbox.length, outboxBytes: this.outbox.bytes }, 'Redis outbox full: cross-node topic messages are being dropped');
+    }
   }
 
   /** Redis is unreachable: deliver here now, keep the message for the other nodes. */
-  private offline(
-    vhost: string, destination: string, key: string, maxlen: number, headers: UserHeaders, body: Uint8Array, durable: boolean,
-    seq = this.nextSeq(key),
-  ): Completion {
+  private offline(vhost: string, destination: string, key: string, headers: UserHeaders, body: Uint8Array, durable: boolean): Completion {
     if (durable) return Promise.reject(new BrokerUnavailableError('Redis is unreachable, so the message cannot be made durable; try again.'));
-    const handler = this.ctx.handler;
+    const seq = this.nextSeq(key);
     // This node's subscribers get it now (after its own earlier messages that were still on their
     // way back from the stream): when it comes back from the stream, it is skipped.
     const w = this.watched.get(key);
-    const alreadyDelivered = w !== undefined && this.deliverTransit(w, vhost, seq);
-    if (w !== undefined) remember(w.local, seq);
-    const payload = encodeEntry(headers, body);
-    if (!this.outbox.push({ key, maxlen, payload, origin: `${this.incarnation}:${seq}` })) {
-      this.ctx.counters.outboxDropped++;
-      if (!this.dropping) {
-        this.dropping = true;
-        this.ctx.log.warn({ outboxMessages: this.outbox.length, outboxBytes: this.outbox.bytes }, 'Redis outbox full: cross-node topic messages are being dropped');
-      }
+    if (w !== undefined) {
+      this.deliverSent(w, vhost, seq);
+      w.origins.deliveredHere(seq);
     }
-    if (alreadyDelivered) return;
-    const message = new Message(destination, formatMessageId(destination, this.clock.next()), headers, body);
-    handler?.onTopicMessage(vhost, message);
+    const payload = encodeEntry(headers, body);
+    this.keep([{ key, maxlen: this.ctx.o.streamMaxEntries, payload, origin: `${this.incarnation}:${seq}`, seq }], false);
+    this.ctx.handler?.onTopicMessage(vhost, new Message(destination, formatMessageId(destination, this.clock.next()), headers, body));
   }
 
   /**
@@ -150,15 +213,11 @@ export class TopicPlane {
    * yet, so that local subscribers keep this node's publish order across the outage. True if `seq`
    * itself was among them.
    */
-  private deliverTransit(w: Watched, vhost: string, seq: number): boolean {
+  private deliverSent(w: Watched, vhost: string, seq: number): boolean {
     let found = false;
-    for (let t = w.transit.shift(); t !== undefined; t = w.transit.shift()) {
-      if (t.seq > seq) {
-        w.transit.unshift(t);
-        break;
-      }
+    for (const t of w.origins.takeSentUpTo(seq)) {
       found ||= t.seq === seq;
-      remember(w.local, t.seq);
+      w.origins.deliveredHere(t.seq);
       const { headers, body } = decodeEntry(t.payload);
       this.ctx.handler?.onTopicMessage(vhost, new Message(w.destination, formatMessageId(w.destination, this.clock.next()), headers, body, true));
     }
@@ -195,15 +254,9 @@ export class TopicPlane {
   }
 
   private sendOutboxEntry(e: OutboxEntry): Promise<unknown> {
-    return cmdBuffer(this.ctx.commands, 'XADD', [e.key, 'MAXLEN', '~', e.maxlen, '*', 'd', e.payload, ORIGIN_FIELD, e.origin]).then(() => {
+    return cmdBuffer(this.ctx.commands, 'XADD', [e.key, 'MAXLEN', '~', e.maxlen, '*', DATA_FIELD, e.payload, ORIGIN_FIELD, e.origin]).then(() => {
       this.ctx.counters.published++;
     });
-  }
-
-  private maxlen(destination: string): number {
-    // Readers need a backlog to catch up with even where no history is promised: a node that falls
-    // further behind than the stream keeps loses what was trimmed (counted as a gap).
-    return Math.max(historyLength(this.ctx.o.history, destination), READ_BACKLOG_READS * this.ctx.o.readCount);
   }
 
   private nextSeq(key: string): number {
@@ -238,6 +291,15 @@ export class TopicPlane {
     return p;
   }
 
+  private checkInFlight(): void {
+    if (this.inFlightPressure && this.batcher.inFlight < this.ctx.o.maxPublishesInFlight / 2) this.relieved();
+  }
+
+  private relieved(): void {
+    this.inFlightPressure = false;
+    this.ctx.handler?.onPressureRelieved?.();
+  }
+
   // ---------------------------------------------------------------- interest
 
   watch(vhost: string, pattern: string, wildcard: boolean): Completion {
@@ -262,10 +324,10 @@ export class TopicPlane {
     this.release(w);
   }
 
-  /** Streams whose start could not be fetched while Redis was down: start them now. */
+  /** Redis is back: streams that could not start while it was down start now (from now on). */
   async restart(): Promise<void> {
     const waiting = [...this.watched.values()].filter((w) => w.waiting);
-    await Promise.allSettled(waiting.map((w) => this.start(w, undefined)));
+    await Promise.allSettled(waiting.map((w) => this.start(w, '$', RETRY_FIRST_MS)));
     await this.directory.restart();
   }
 
@@ -276,94 +338,78 @@ export class TopicPlane {
       vhost,
       destination,
       exact,
-      seen: new Map(),
-      local: new Set(),
-      transit: new Deque(),
+      origins: new OriginTracker(() => this.incarnation),
+      missed: 0,
       waiting: true,
-      target: { lastId: '0-0', onEntries: (entries) => this.onEntries(w, entries) },
+      target: { lastId: startId ?? '$', onEntries: (entries) => this.onEntries(w, entries) },
     };
     this.watched.set(key, w);
     if (!this.ctx.up) return Promise.reject(new BrokerUnavailableError('Redis is unreachable: cross-node delivery starts when it returns.'));
-    return this.start(w, startId);
+    return this.start(w, startId ?? '$', RETRY_FIRST_MS);
   }
 
-  private async start(w: Watched, startId: string | undefined): Promise<void> {
-    const id = startId ?? (await this.tailId(w.key));
-    if (this.watched.get(w.key) !== w || !w.waiting) return; // unwatched, or started meanwhile
-    w.waiting = false;
-    w.target.lastId = id;
-    this.ctx.reader('topics', KeySpace.tagOf(w.key)).add(w.key, w.target);
+  /**
+   * Follows the stream from `startId`. If that fails while Redis is up, it is retried with backoff,
+   * starting a little before the first attempt, so nothing published since is missed; the caller
+   * (a SUBSCRIBE's receipt) still learns of the failure.
+   */
+  private async start(w: Watched, startId: string, retryMs: number): Promise<void> {
+    const firstAttemptMs = Date.now();
+    try {
+      await this.followers.follow(w.key, startId, w.target, () => this.watched.get(w.key) === w);
+      if (this.watched.get(w.key) === w) w.waiting = false;
+    } catch (err) {
+      this.ctx.log.warn({ stream: w.key, err: String(err), retryMs }, 'could not start reading a topic stream; retrying');
+      const retryFrom = startId === '$' ? `${Math.max(0, firstAttemptMs - RETRY_SLACK_MS)}-0` : startId;
+      const timer = setTimeout(() => {
+        if (this.watched.get(w.key) === w && w.waiting && this.ctx.up) void this.start(w, retryFrom, Math.min(retryMs * 2, RETRY_MAX_MS)).catch(() => {});
+      }, retryMs);
+      timer.unref();
+      throw err;
+    }
   }
 
   private release(w: Watched): void {
     if (w.exact || (this.ctx.handler?.interested?.(w.vhost, w.destination) ?? false)) return;
     this.watched.delete(w.key);
-    if (!w.waiting) this.ctx.reader('topics', KeySpace.tagOf(w.key)).remove(w.key);
-  }
-
-  /** The id of a stream's newest entry: reading after it yields exactly what is published from now on. */
-  private async tailId(key: string): Promise<string> {
-    const last = (await cmdBuffer(this.ctx.commands, 'XREVRANGE', [key, '+', '-', 'COUNT', 1])) as StreamEntry[];
-    return last.length === 0 ? '0-0' : last[0]![0].toString();
+    if (!w.waiting) this.followers.unfollow(w.key);
   }
 
   private onEntries(w: Watched, entries: StreamEntry[]): void {
     const handler = this.ctx.handler;
     if (handler === undefined) return;
     this.ctx.observeReadLag(entries[0]![0]);
-    for (const [id, fields] of entries) {
-      const data = field(fields, 'd');
-      if (data === undefined) continue;
-      const origin = field(fields, ORIGIN_FIELD);
-      if (origin !== undefined && this.repeated(w, origin.toString())) continue;
-      let decoded;
+    for (const raw of entries) {
+      const entry = readEntry(raw);
+      if (entry.origin !== undefined) {
+        const verdict = w.origins.read(entry.origin.toString('latin1'));
+        if (verdict.missing > 0) this.gap(w, verdict.missing);
+        if (verdict.skip) continue;
+      }
+      let message: Message | undefined;
       try {
-        decoded = decodeEntry(data);
+        message = messageOf(w.destination, entry);
       } catch (err) {
-        this.ctx.log.warn({ stream: w.key, id: id.toString(), err: String(err) }, 'skipping a malformed stream entry');
+        this.ctx.log.warn({ stream: w.key, id: entry.id, err: String(err) }, 'skipping a malformed stream entry');
         continue;
       }
-      const message = new Message(w.destination, `${w.destination}@${id.toString()}`, decoded.headers, decoded.body, true);
+      if (message === undefined) continue;
+      if (w.missed > 0) {
+        message.missedBefore = w.missed;
+        w.missed = 0;
+      }
       handler.onTopicMessage(w.vhost, message);
     }
   }
 
-  /**
-   * Whether an entry was passed on already: a second copy of an entry (a failed XADD that was
-   * stored after all, then sent again from the outbox), or one of this node's own messages that its
-   * subscribers got during the outage.
-   */
-  private repeated(w: Watched, origin: string): boolean {
-    const colon = origin.lastIndexOf(':');
-    const incarnation = origin.slice(0, colon);
-    const seq = Number(origin.slice(colon + 1));
-    const last = w.seen.get(incarnation);
-    if (last !== undefined && seq <= last) return true;
-    if (last !== undefined && seq > last + 1) {
-      // This node's own messages that never reached the stream (dropped from a full outbox) were
-      // delivered here: not a gap for this node.
-      let missing = seq - last - 1;
-      if (incarnation === this.incarnation) for (let k = last + 1; k < seq; k++) if (w.local.delete(k)) missing--;
-      if (missing > 0) this.gap(w, missing);
-    }
-    w.seen.set(incarnation, seq);
-    if (incarnation !== this.incarnation) return false;
-    while (w.transit.length > 0) {
-      const t = w.transit.shift()!;
-      if (t.seq > seq) {
-        w.transit.unshift(t);
-        break;
-      }
-    }
-    return w.local.delete(seq);
-  }
-
+  /** Counts and logs messages this node will never read; the next one delivered tells its subscribers. */
   private gap(w: Watched, missing: number): void {
+    w.missed += missing;
     this.ctx.counters.gaps += missing;
     const now = Date.now();
     if (now - this.lastGapLogMs < 1_000) return;
     this.lastGapLogMs = now;
-    this.ctx.log.warn({ stream: w.key, missing, gapsTotal: this.ctx.counters.gaps }, 'messages trimmed from a stream before this node read them (the node fell behind)');
+    this.ctx.log.warn({ stream: w.key, missing, gapsTotal: this.ctx.counters.gaps }, 'messages missing from a stream before this node read them (it fell further behind than the stream keeps, or Redis lost them); subscribers are told (x-resume-gap)');
   }
 
   private discover(vhost: string, destination: string, startId: string | undefined): Promise<void> | undefined {
@@ -371,10 +417,4 @@ export class TopicPlane {
     if (!(this.ctx.handler?.interested?.(vhost, destination) ?? false)) return undefined;
     return this.attach(vhost, destination, false, startId);
   }
-}
-
-/** Adds to a bounded set of own seqs delivered here (the oldest go first: a Set keeps insertion order). */
-function remember(local: Set<number>, seq: number): void {
-  local.add(seq);
-  if (local.size > MAX_TRANSIT) local.delete(local.values().next().value!);
 }

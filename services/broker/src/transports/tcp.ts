@@ -45,6 +45,14 @@ class TcpTransport implements Transport {
   destroy(): void {
     this.socket.destroy();
   }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
 }
 
 export class TcpListener {

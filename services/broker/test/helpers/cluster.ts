@@ -20,6 +20,7 @@ export const FAST_CLUSTER_ENV: Readonly<Record<string, string>> = {
   STOMPEDE_REDIS_NODE_TTL_MS: '1000',
   STOMPEDE_QUEUE_CLAIM_IDLE_MS: '1000',
   STOMPEDE_QUEUE_JANITOR_MS: '200',
+  STOMPEDE_REDIS_TIMEOUT_MS: '1000',
 };
 
 export interface ClusterNode extends BrokerHandle {

@@ -23,6 +23,11 @@ export class Message {
   encoded: Map<string, string> | undefined;
   /** Whether the body is valid UTF-8 (may travel in a WebSocket text message); computed on demand. */
   textBody: boolean | undefined;
+  /**
+   * Messages of this destination this node knows it missed right before this one (trimmed from the
+   * stream before it read them, or lost by Redis): subscribers are told on this MESSAGE.
+   */
+  missedBefore = 0;
 
   constructor(
     readonly destination: string,

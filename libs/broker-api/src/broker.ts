@@ -9,6 +9,13 @@ import type { Message, QueuedMessage, UserHeaders } from './message.js';
  */
 export type Completion = void | Promise<void>;
 
+/**
+ * How hard the cluster pushes back on publishing to a destination: `none`; `slow` (a node reading it
+ * lags: the publisher should be slowed down); `full` (publishing now would overrun a reader that
+ * lags too far: refuse).
+ */
+export type PublishPressure = 'none' | 'slow' | 'full';
+
 /** Callbacks from the broker into the node. */
 export interface BrokerHandler {
   /**
@@ -25,6 +32,8 @@ export interface BrokerHandler {
   interested?(vhost: string, destination: string): boolean;
   /** A queue entry went past the delivery limit while no session held it (e.g. its node died). */
   onDeadLetter?(vhost: string, entry: QueuedMessage): void;
+  /** Publish pressure went away (publishPressure): publishers held for it may go on. */
+  onPressureRelieved?(): void;
 }
 
 export interface Replay {
@@ -52,11 +61,22 @@ export interface Broker {
    */
   publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array, durable?: boolean): Completion;
   /**
+   * The pressure on publishing to `destination` now, from state the broker keeps (never a round
+   * trip). A broker without it (memory) never pushes back.
+   */
+  publishPressure?(vhost: string, destination: string): PublishPressure;
+  /**
    * This node has subscribers for `pattern` (a destination or a wildcard pattern). Called once per
    * pattern until `unwatch`. Completes when every message published after that, on any node, will
    * reach `onTopicMessage` (what a RECEIPT for SUBSCRIBE promises).
    */
   watch(vhost: string, pattern: string, wildcard?: boolean): Completion;
+  /**
+   * False while the broker cannot reach the rest of the cluster (Redis unreachable): no SUBSCRIBE
+   * can then be promised cluster-wide routing, whether or not this node already follows its
+   * destination, so each one's completion fails alike. A broker without it is always reachable.
+   */
+  clusterReachable?(): boolean;
   unwatch(vhost: string, pattern: string, wildcard?: boolean): void;
   /**
    * The history of a topic destination after the message `afterId` (exclusive), oldest first, for
