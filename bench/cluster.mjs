@@ -3,27 +3,41 @@
 //
 // Imported by bench/run.mjs: benchCluster() starts, per run, a private redis-server and the broker nodes
 // (all pinned to the broker core; the machine has two cores, so Redis shares the broker's core) and runs
-// this file's load driver on the load core; clusterSummary() renders the tables. Three measurements:
+// this file's load driver on the load core; clusterSummary() renders the tables. Measurements
+// (--cluster-modes):
 //
 //   throughput  1 publisher on node 1 -> --cluster-subs subscribers, 128 B, max rate (RECEIPT window),
 //               contenders cross-node (subscribers on node 2), same-node (subscribers on node 1, still
 //               in cluster mode, node 2 idle) and embedded (one node, no Redis)
 //   latency     the same three layouts with 1 subscriber at fixed rates (--cluster-rates): p50/p99 of
-//               receive time - send time embedded in the body; cross-node - embedded = the Redis hop
+//               receive time - send time embedded in the body; cross-node - embedded = the Redis hop.
+//               With --redis-core C the Redis layouts run again with redis-server pinned to core C
 //   commands    1, 2, 3 nodes with one subscriber each, publisher on node 1, fixed rates: Redis calls
 //               (INFO commandstats after CONFIG RESETSTAT) and Redis CPU (INFO cpu) per published message
+//   overload    3 nodes, a subscriber on each, publisher on node 1 without RECEIPTs, at --overload-rate
+//               and flooding: published / accepted / refused (ERROR + x-sends-accepted) / delivered /
+//               told gaps (x-resume-gap, x-gap-messages) / silent loss per run
+//   overload-2x one --overload-seconds run of the same layout at twice the accepted rate of the flood runs
+//   linger      cross-node 1 -> 1 at 1000 msgs/s with STOMPEDE_REDIS_READ_LINGER_MS 0, 1, 2 (--linger-ms)
+//               and embedded: node CPU per message, latency
 //
 // As a program (`node bench/cluster.mjs load --help`) it is the load driver: one publisher on --pub-url,
 // --subs subscribers on every --sub-url, one JSON line on stdout. stompbench (one URL for publisher and
 // subscribers) cannot split them over nodes, so the driver reuses stompbench's lib.js (transports, STOMP
 // framing, histogram) and its publishing scheme (RECEIPT window + backlog limit at max rate, 1 ms ticks
 // at a fixed rate), and adds a per-message sequence number so that loss, duplicates and order are checked.
+// A publisher refused by the broker (ERROR with x-sends-accepted) reconnects and numbers on; what was
+// refused, lost, told and silently lost is worked out by cluster-accounting.mjs (pure functions, tested
+// in bench/test/cluster-accounting.test.ts).
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { accountRun, countInRanges, gapHeaders, publisherTotals, REFUSAL_REASONS, refusedRange, SeqTracker } from './cluster-accounting.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = 'bench/cluster.mjs';
@@ -41,6 +55,12 @@ const LOAD_HELP = `usage: node bench/cluster.mjs load --pub-url URL --sub-url UR
   --rate R              publish msgs/s; 0 = max: a RECEIPT on every SEND, at most --window
                         outstanding, paused while the average subscriber is --backlog behind
   --window W --backlog B   (default 100 / 50)
+  --no-receipts         with --rate 0: flood, no RECEIPTs: write as fast as the socket takes it,
+                        paused while more than --max-buffered bytes wait in the socket (resumed on
+                        'drain'); a fixed-rate publisher skips (and counts) the SENDs that find it full
+  --max-buffered BYTES  (default 262144)
+  --reconnect-delay MS  after an ERROR (refusal) or a close, wait this long, then publish on a new
+                        connection, numbering on (default 50)
   --warmup S --duration S --drain S   (default 3 / 10 / 10)
   --client raw|ws       WebSocket client from stompbench's lib.js (default raw)
   --pid NAME=PID        a process whose CPU is measured over the window (repeatable)
@@ -51,7 +71,7 @@ const LOAD_HELP = `usage: node bench/cluster.mjs load --pub-url URL --sub-url UR
 
 function parseLoadArgs(argv) {
   const o = { pubUrl: null, subUrls: [], subs: 1, topic: TOPIC, size: 128, rate: 0, window: 100, backlog: 50, warmup: 3, duration: 10, drain: 10,
-    client: 'raw', pids: {}, redisPort: null, metrics: [], label: '', connectTimeout: 15000 };
+    client: 'raw', pids: {}, redisPort: null, metrics: [], label: '', connectTimeout: 15000, receipts: true, maxBuffered: 262144, reconnectDelay: 50 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
@@ -66,6 +86,9 @@ function parseLoadArgs(argv) {
       case '--rate': o.rate = num(); break;
       case '--window': o.window = Math.max(1, Math.round(num())); break;
       case '--backlog': o.backlog = num(); break;
+      case '--no-receipts': o.receipts = false; break;
+      case '--max-buffered': o.maxBuffered = Math.max(16384, Math.round(num())); break;
+      case '--reconnect-delay': o.reconnectDelay = num(); break;
       case '--warmup': o.warmup = num(); break;
       case '--duration': o.duration = num(); break;
       case '--drain': o.drain = num(); break;
@@ -87,6 +110,10 @@ const TS_DIGITS = 15;
 const SEQ_OFF = TS_DIGITS + 1 + 6 + 1;
 const SEQ_DIGITS = 10;
 const BODY_MIN = SEQ_OFF + SEQ_DIGITS + 1;
+// A MESSAGE to subscription "0" starts "MESSAGE\nsubscription:0\n"; the next byte is the 'm' of
+// message-id unless the broker put gap headers (x-resume-gap, x-gap-messages) first.
+const GAP_PROBE = 'MESSAGE\nsubscription:0\n'.length;
+const SENDS_ACCEPTED = 'x-sends-accepted';
 
 class Builder {
   constructor(destination, size, runId) {
@@ -286,6 +313,8 @@ async function drive(argv) {
   };
   const runId = Math.random().toString(36).slice(2, 8).padEnd(6, '0');
   const rid = Buffer.from(runId, 'latin1');
+  const flood = o.rate === 0 && !o.receipts;
+  const withReceipts = o.rate === 0 && o.receipts;
 
   // ---- subscribers
   let measuring = false;
@@ -295,33 +324,36 @@ async function drive(argv) {
   let delivered = 0;
   let stale = 0;
   let unparsable = 0;
-  let errorFrames = 0;
+  let subErrorFrames = 0;
+  let gapScans = 0; // MESSAGE frames whose headers were scanned for x-resume-gap
   const states = [];
-  const gapSamples = []; // the first few forward jumps in a subscriber's sequence: where messages went missing
+  const gapSamples = []; // the first few forward jumps in a subscriber's sequence: where messages went missing (or were refused)
   let tPub = 0; // when publishing started (nowUs)
-  const gapRanges = []; // flat [from, to] pairs of sequence numbers a subscriber skipped
+  let sent = 0; // SENDs written, all connections: the last sequence number
   let subsFailed = 0;
   const tOpen = nowUs();
+  const scanGap = (buf, s, b) => { gapScans++; return gapHeaders(buf, s, b - 1); };
   for (const url of o.subUrls) {
     const errs = await pool(o.subs, 50, async () => {
-      const st = { url, last: 0, count: 0, dups: 0, gaps: 0 };
+      const t = new SeqTracker();
+      const st = { url, t, conn: null };
       const c = new StompConn(connOpts(url));
       c.onMessage = (buf, s, e) => {
         const b = lib.bodyStart(buf, s, e);
         if (b < 0 || !lib.runIdMatches(buf, b, e, rid)) { stale++; return; }
         const seq = readDigits(buf, b + SEQ_OFF, SEQ_DIGITS, e);
         if (seq < 0) { unparsable++; return; }
+        // The broker puts the gap headers right after the subscription line (message-frame.ts), so one
+        // byte says whether to look; on a jump the whole header block is scanned anyway, wherever they are.
+        let told = buf[s + GAP_PROBE] === 0x6d ? -1 : scanGap(buf, s, b);
+        if (told < 0 && seq > t.last + 1) told = scanGap(buf, s, b);
         delivered++;
-        st.count++;
-        if (seq <= st.last) st.dups++;
-        else {
-          if (seq !== st.last + 1) {
-            st.gaps++;
-            if (gapRanges.length < 100000) gapRanges.push(st.last + 1, seq - 1);
-            if (gapSamples.length < 20) gapSamples.push({ url, after: st.last, next: seq, missing: seq - st.last - 1, at_s: Math.round((nowUs() - tPub) / 1e3) / 1e3, sent_then: sent });
-          }
-          st.last = seq;
-          distinct++;
+        const before = t.last;
+        const k = t.deliver(seq, told);
+        if (k < 3) distinct++;
+        if (k === 1 && gapSamples.length < 20) {
+          gapSamples.push({ url, after: before, next: seq, missing: seq - before - 1, told: told < 0 ? null : told === Infinity ? 'no count' : told,
+            at_s: Math.round((nowUs() - tPub) / 1e3) / 1e3, sent_then: sent });
         }
         if (measuring) {
           win++;
@@ -329,7 +361,7 @@ async function drive(argv) {
           if (ts >= 0) hist.record(nowUs() - ts); else unparsable++;
         }
       };
-      c.onErrorFrame = (f) => { errorFrames++; if (errorFrames <= 5) log('ERROR frame on a subscriber:', f.headers.message || '', f.body.toString().slice(0, 200)); };
+      c.onErrorFrame = (f) => { subErrorFrames++; if (subErrorFrames <= 5) log('ERROR frame on a subscriber:', f.headers.message || '', f.body.toString().slice(0, 200)); };
       await c.connect();
       await c.subscribe(o.topic, 0, 'auto', {});
       st.conn = c;
@@ -348,32 +380,131 @@ async function drive(argv) {
   const rc = o.redisPort ? await RedisClient.connect(o.redisPort) : null;
   if (rc) await rc.command('PING');
 
-  // ---- publisher
-  const pub = new StompConn(connOpts(o.pubUrl));
-  pub.onErrorFrame = (f) => { errorFrames++; log('ERROR frame on the publisher:', f.headers.message || '', f.body.toString().slice(0, 200)); };
-  await pub.connect();
+  // ---- publisher: one connection at a time. One that gets an ERROR (x-sends-accepted: how many of its
+  // SENDs were accepted; the rest are refused) or closes is replaced after --reconnect-delay, and the
+  // numbering goes on.
   const builder = new Builder(o.topic, o.size, runId);
-  let sent = 0;
+  const refusals = []; // { reason, range, accepted, written, problem, at_s, conn }
+  const pubCloses = []; // connections that closed without an ERROR: { conn, written, at_s }
+  let refusedKnown = 0;
+  let pubErrorFrames = 0;
+  let pubOtherErrors = 0; // ERROR frames that are not a refusal with x-sends-accepted
+  let reconnects = 0;
+  let connectFailures = 0;
+  let connSeq = 0;
+  let pub = null; // the current connection: { c, base, last, id, connected, done, errored, closed }
+  let stopped = false;
   let inflight = 0;
   let receipts = 0;
   let backlogWaits = 0;
   let capped = 0;
-  let stopped = false;
+  let skippedReconnect = 0;
+  let skippedFull = 0;
+  let bufferWaits = 0;
   let timer = null;
   let pumpQueued = false;
-  const pump = () => {
+  let floodQueued = false;
+  let fatal = null;
+  const atS = () => Math.round((nowUs() - tPub) / 1e3) / 1e3;
+  const detach = (p) => {
+    if (pub === p) { pub = null; inflight = 0; }
+    p.last ??= sent;
+    p.done = true;
+  };
+  const reconnect = () => {
     if (stopped) return;
-    pub.t.cork();
+    setTimeout(async () => {
+      if (stopped) return;
+      reconnects++;
+      try {
+        const p = await openPub();
+        if (stopped) { p.done = true; await p.c.disconnect(1000); p.c.destroy(); return; }
+        pub = p;
+        kick();
+      } catch (e) {
+        fatal = e;
+        log('the publisher could not reconnect:', e.message);
+      }
+    }, o.reconnectDelay);
+  };
+  const onPubError = (p, f) => {
+    pubErrorFrames++;
+    if (!p.connected) { pubOtherErrors++; log('ERROR frame in reply to the publisher\'s CONNECT:', f.headers.message || ''); return; } // connect() fails and is retried there
+    if (p.done) return;
+    detach(p);
+    p.errored = true;
+    const reason = f.headers.message || '';
+    const r = refusedRange(p.base, p.last, f.headers[SENDS_ACCEPTED]);
+    if (r.range) refusedKnown += r.range[1] - r.range[0] + 1;
+    refusals.push({ reason, range: r.range, accepted: r.accepted, written: r.written, problem: r.problem ?? undefined, at_s: atS(), conn: p.id });
+    if (r.problem || !REFUSAL_REASONS.includes(reason)) pubOtherErrors++;
+    if (refusals.length <= 5 || r.problem) log(`publisher connection ${p.id}: ERROR ${reason} (${SENDS_ACCEPTED} ${f.headers[SENDS_ACCEPTED] ?? 'missing'} of ${r.written} written)${r.problem ? `: ${r.problem}` : ''}${r.problem || !REFUSAL_REASONS.includes(reason) ? ` ${f.body.toString().slice(0, 200)}` : ''}`);
+    p.c.destroy();
+    reconnect();
+  };
+  const onPubClosed = (p) => {
+    if (p.done) return;
+    detach(p);
+    p.closed = true;
+    pubCloses.push({ conn: p.id, written: p.last - p.base, at_s: atS() });
+    log(`publisher connection ${p.id} closed without an ERROR after ${p.last - p.base} SENDs`);
+    reconnect();
+  };
+  const openPub = async () => {
+    for (let attempt = 1; ; attempt++) {
+      const c = new StompConn(connOpts(o.pubUrl));
+      const p = { c, base: sent, last: null, id: ++connSeq, connected: false, done: false, errored: false, closed: false };
+      c.onErrorFrame = (f) => onPubError(p, f);
+      c.onReceipt = () => { if (pub !== p) return; inflight--; receipts++; if (!pumpQueued) { pumpQueued = true; setImmediate(() => { pumpQueued = false; pump(); }); } };
+      try {
+        await c.connect();
+      } catch (e) {
+        connectFailures++;
+        c.destroy();
+        if (attempt >= 10 || stopped) throw e;
+        await sleep(100 * attempt);
+        continue;
+      }
+      p.base = sent; // nothing is written while no connection is current
+      p.connected = true;
+      c.t.socket.once('close', () => onPubClosed(p));
+      return p;
+    }
+  };
+  // --rate 0 with RECEIPTs: at most --window outstanding, paused while subscribers are --backlog behind
+  const pump = () => {
+    const p = pub;
+    if (stopped || !p || !withReceipts) return;
+    p.c.t.cork();
     let k = 0;
     while (inflight < o.window && k < 2000) {
-      if (sent - distinct / nSubs >= o.backlog) { backlogWaits++; break; }
+      if (sent - refusedKnown - distinct / nSubs >= o.backlog) { backlogWaits++; break; }
       sent++;
       inflight++;
-      pub.write(builder.build(sent, `p${sent}`, nowUs));
+      p.c.write(builder.build(sent, `p${sent}`, nowUs));
       k++;
     }
-    pub.t.uncork();
+    p.c.t.uncork();
   };
+  // --rate 0 --no-receipts: as fast as the socket takes it, at most --max-buffered bytes waiting in it
+  const scheduleFlood = () => { if (!floodQueued) { floodQueued = true; setImmediate(floodTick); } };
+  const floodTick = () => {
+    floodQueued = false;
+    const p = pub;
+    if (stopped || !p) return;
+    const sock = p.c.t.socket;
+    if (sock.writableLength < o.maxBuffered) {
+      p.c.t.cork();
+      for (let k = 0; k < 500 && sock.writableLength < o.maxBuffered; k++) { sent++; p.c.write(builder.build(sent, null, nowUs)); }
+      p.c.t.uncork();
+    }
+    if (sock.writableLength < o.maxBuffered) { scheduleFlood(); return; }
+    bufferWaits++;
+    sock.once('drain', () => { if (pub === p) scheduleFlood(); });
+  };
+  const kick = () => { if (flood) scheduleFlood(); else if (withReceipts) pump(); };
+
+  pub = await openPub();
   tPub = nowUs();
   if (o.rate > 0) {
     const t0 = nowUs();
@@ -382,21 +513,21 @@ async function drive(argv) {
     timer = setInterval(() => {
       if (stopped) return;
       let due = Math.floor(((nowUs() - t0) / 1e6) * o.rate) - due0;
-      if (due > maxBurst) { capped += due - maxBurst; due0 += due - maxBurst; due = maxBurst; }
       if (due <= 0) return;
-      pub.t.cork();
-      for (let k = 0; k < due; k++) { sent++; pub.write(builder.build(sent, null, nowUs)); }
-      pub.t.uncork();
+      const p = pub;
+      if (!p) { skippedReconnect += due; due0 += due; return; }
+      if (due > maxBurst) { capped += due - maxBurst; due0 += due - maxBurst; due = maxBurst; }
+      if (p.c.t.socket.writableLength >= o.maxBuffered) { skippedFull += due; due0 += due; return; }
+      p.c.t.cork();
+      for (let k = 0; k < due; k++) { sent++; p.c.write(builder.build(sent, null, nowUs)); }
+      p.c.t.uncork();
       due0 += due;
     }, 1);
-  } else {
-    pub.onReceipt = () => {
-      inflight--;
-      receipts++;
-      if (!pumpQueued) { pumpQueued = true; setImmediate(() => { pumpQueued = false; pump(); }); }
-    };
+  } else if (withReceipts) {
     timer = setInterval(pump, 1);
     pump();
+  } else {
+    scheduleFlood();
   }
 
   await sleep(o.warmup * 1000);
@@ -428,9 +559,11 @@ async function drive(argv) {
   const self = process.cpuUsage(self0);
   const cores1 = coreTimes();
   const cpu = {};
+  const cpuS = {};
   for (const [k, p] of Object.entries(o.pids)) {
     const v = procCpuTicks(p);
-    cpu[k] = v != null && pids0[k] != null ? Math.round((1000 * ((v - pids0[k]) / 100) * 1e6) / (el * 1e6)) / 10 : null;
+    cpuS[k] = v != null && pids0[k] != null ? (v - pids0[k]) / 100 : null;
+    cpu[k] = cpuS[k] != null ? Math.round((1000 * cpuS[k] * 1e6) / (el * 1e6)) / 10 : null;
   }
   const coreBusy = {};
   for (const k of Object.keys(cores1)) {
@@ -442,11 +575,34 @@ async function drive(argv) {
   clearInterval(timer);
   const sentEnd = sent;
 
-  // ---- drain: until every subscriber has every message, or no progress for --drain seconds
-  const expected = sentEnd * nSubs;
+  // ---- the last publisher connection: DISCONNECT with a receipt. Its RECEIPT comes after every SEND
+  // before it was handled, so all of them were accepted; an ERROR says how many were.
+  const tDrain = Date.now();
+  let finalPub = 'none (reconnecting)';
+  let unconfirmed = 0;
+  const last = pub;
+  if (last) {
+    const bye = last.c.waitReceipt('bye', Math.max(1000, o.drain * 1000)).then(() => true, () => false);
+    last.c.write(lib.encodeFrame('DISCONNECT', { receipt: 'bye' }));
+    const ok = await bye;
+    if (ok) { finalPub = 'receipt'; detach(last); last.c.t.close(); } else if (last.errored) finalPub = 'error'; else if (last.closed) finalPub = 'closed without receipt'; else {
+      finalPub = 'no receipt (timeout)';
+      detach(last);
+      unconfirmed = last.last - last.base;
+      last.c.destroy();
+    }
+  }
+  const pubTotals = publisherTotals(sentEnd, refusals);
+  // connections refused at their first or second SEND (under pressure the first is accepted, then the
+  // input is held), back from the end of the run: the cluster no longer took publishing
+  let streak = 0;
+  for (let i = refusals.length - 1; i >= 0 && refusals[i].accepted != null && refusals[i].accepted <= 1; i--) streak++;
+  const refusedToTheEnd = streak && (finalPub === 'error' || !last) ? { connections: streak, since_s: refusals[refusals.length - streak].at_s, reasons: [...new Set(refusals.slice(-streak).map((x) => x.reason))] } : undefined;
+
+  // ---- drain: until every subscriber has every accepted message, or no progress for --drain seconds
+  const expected = pubTotals.accepted * nSubs;
   let lastD = -1;
   let lastChange = Date.now();
-  const tDrain = Date.now();
   while (distinct < expected) {
     if (distinct !== lastD) { lastD = distinct; lastChange = Date.now(); }
     if (Date.now() - lastChange > o.drain * 1000) break;
@@ -454,9 +610,11 @@ async function drive(argv) {
   }
   const drainS = (Date.now() - tDrain) / 1000;
   let redis;
+  let streams;
   if (rc) {
     redis = redisDelta(redisA, parseInfo(await rc.command(...INFO_ARGS)), { ...marks, sentEnd });
     rc.close();
+    streams = streamsSnapshot(o.redisPort); // while the subscribers (and so the nodes' groups) are still there
   }
   const mA = metricsA;
   const mB = await Promise.all(o.metrics.map(scrapeMetrics));
@@ -464,36 +622,54 @@ async function drive(argv) {
   const metricsRun = Object.fromEntries(o.metrics.map((u, i) => [u, metricsDelta(metrics0[i], mB[i])]));
   const sumRun = (name) => Object.values(metricsRun).reduce((a, m) => a + (m[name] ?? 0), 0);
 
+  const acc = accountRun({ sent: sentEnd, refusals, trackers: states.map((s) => s.t), window: [sent0 + 1, sent1] });
   const perUrl = o.subUrls.map((url) => {
-    const ss = states.filter((s) => s.url === url);
-    return { url, subs: ss.length, delivered: ss.reduce((x, s) => x + s.count, 0), lost: ss.reduce((x, s) => x + Math.max(0, sentEnd - (s.count - s.dups)), 0),
-      duplicates: ss.reduce((x, s) => x + s.dups, 0), gaps: ss.reduce((x, s) => x + s.gaps, 0) };
+    const idx = states.map((s, i) => (s.url === url ? i : -1)).filter((i) => i >= 0);
+    const sum = (k) => idx.reduce((x, i) => x + acc.per_sub[i][k], 0);
+    return { url, subs: idx.length, delivered: sum('delivered'), lost: sum('lost'), silent_loss: sum('silent'), told_gap_sum: sum('told_sum'), duplicates: sum('duplicates'), out_of_order: sum('out_of_order'), gaps: sum('jumps') };
   });
+  const acceptedInWindow = sent1 - sent0 - countInRanges(pubTotals.refused_ranges, sent0 + 1, sent1);
   const res = {
     bench: 'cluster-load', label: o.label || undefined, pub_url: o.pubUrl, sub_urls: o.subUrls, client: o.client, size: o.size, rate: o.rate,
-    mode: o.rate > 0 ? 'fixed-rate' : 'max', warmup_s: o.warmup, duration_s: o.duration, subs: nSubs, subs_failed: subsFailed,
+    mode: o.rate > 0 ? 'fixed-rate' : flood ? 'flood' : 'max', receipts: withReceipts, warmup_s: o.warmup, duration_s: o.duration, subs: nSubs, subs_failed: subsFailed,
     subscribe_s: Math.round(subscribeS * 100) / 100, measured_s: Math.round(el * 1000) / 1000,
     publish_rate: Math.round((sent1 - sent0) / el),
+    accepted_rate: Math.round(acceptedInWindow / el),
     delivered_rate: Math.round(win1 / el),
     lat_ms: hist.summaryMs(),
-    published_total: sentEnd, expected_total: expected, delivered_total: delivered, distinct_total: distinct,
-    lost: Math.max(0, expected - distinct),
-    // skipped (never delivered) messages whose SEND fell inside the measured window, all subscribers
-    lost_in_window: (() => { let n = 0; for (let i = 0; i < gapRanges.length; i += 2) n += Math.max(0, Math.min(gapRanges[i + 1], sent1) - Math.max(gapRanges[i], sent0 + 1) + 1); return n; })(),
-    duplicates: perUrl.reduce((x, u) => x + u.duplicates, 0),
-    out_of_order: perUrl.reduce((x, u) => x + u.gaps, 0),
+    published_in_window: sent1 - sent0, accepted_in_window: acceptedInWindow,
+    published_total: sentEnd, accepted_total: acc.accepted_total, refused_total: acc.refused_total, refused_by_reason: acc.refused_by_reason,
+    expected_total: acc.expected_total, delivered_total: delivered, distinct_total: acc.distinct_total,
+    delivered_distinct_per_sub: acc.delivered_distinct_per_sub,
+    lost: acc.lost,
+    delivered_refused: acc.delivered_refused,
+    // lost numbers published inside the measured window, all subscribers
+    lost_in_window: acc.lost_in_window,
+    duplicates: acc.duplicates,
+    out_of_order: acc.out_of_order,
+    gaps: acc.jumps,
+    told_gap_messages: acc.told_gap_messages, told_gap_sum: acc.told_gap_sum, told_covered: acc.told_covered, told_excess: acc.told_excess,
+    silent_loss: acc.silent_loss, lost_tail: acc.lost_tail,
+    publisher_reconnects: reconnects, publisher_connect_failures: connectFailures, publisher_closed_without_error: pubCloses.length, publisher_final: finalPub, publisher_unconfirmed: unconfirmed,
+    refusals: refusals.length > 60 ? [...refusals.slice(0, 50), ...refusals.slice(-10)] : refusals, refusals_count: refusals.length, publisher_closes: pubCloses.slice(0, 20),
+    refused_to_the_end: refusedToTheEnd,
     drain_s: Math.round(drainS * 100) / 100,
-    stale_skipped: stale, unparsable, error_frames: errorFrames + pub.errors,
-    receipts: o.rate > 0 ? undefined : receipts, backlog_waits: o.rate > 0 ? undefined : backlogWaits, rate_shortfall: o.rate > 0 ? capped : undefined,
-    cpu_pct: cpu, client_cpu_pct: Math.round((1000 * (self.user + self.system)) / (el * 1e6)) / 10, core_busy_pct: coreBusy,
+    stale_skipped: stale, unparsable, error_frames: subErrorFrames + pubErrorFrames, sub_error_frames: subErrorFrames, pub_error_frames: pubErrorFrames, pub_other_errors: pubOtherErrors,
+    gap_header_scans: gapScans, holes_dropped: acc.holes_dropped || undefined,
+    receipts_received: withReceipts ? receipts : undefined, backlog_waits: withReceipts ? backlogWaits : undefined,
+    rate_shortfall: o.rate > 0 ? capped : undefined, skipped_reconnecting: o.rate > 0 ? skippedReconnect : undefined,
+    skipped_buffer_full: o.rate > 0 ? skippedFull : undefined, buffer_waits: flood ? bufferWaits : undefined, max_buffered: o.rate > 0 || flood ? o.maxBuffered : undefined,
+    cpu_pct: cpu, cpu_s: cpuS, client_cpu_pct: Math.round((1000 * (self.user + self.system)) / (el * 1e6)) / 10, core_busy_pct: coreBusy,
     // what the nodes themselves counted over the whole run (from before publishing to after the drain)
     node_gaps_total: o.metrics.length ? sumRun('stompede_cluster_gaps_total') : undefined,
     node_publish_failures_total: o.metrics.length ? sumRun('stompede_cluster_publish_failures_total') : undefined,
     node_outbox_dropped_total: o.metrics.length ? sumRun('stompede_cluster_outbox_dropped_total') : undefined,
-    per_url: perUrl, gap_samples: gapSamples.length ? gapSamples : undefined, window_s: [Math.round((t0 - tPub) / 1e3) / 1e3, Math.round((t0 - tPub) / 1e3 + el * 1e3) / 1e3], redis, metrics,
+    per_url: perUrl, per_sub: nSubs <= 10 ? acc.per_sub : undefined, redis_streams: streams,
+    gap_samples: gapSamples.length ? gapSamples : undefined, window_s: [Math.round((t0 - tPub) / 1e3) / 1e3, Math.round((t0 - tPub) / 1e3 + el * 1e3) / 1e3], redis, metrics,
+    fatal: fatal ? String(fatal.message ?? fatal) : undefined,
   };
-  await Promise.all([pub, ...states.map((s) => s.conn)].map((c) => c.disconnect(1500)));
-  for (const c of [pub, ...states.map((s) => s.conn)]) c.destroy();
+  await Promise.all(states.map((s) => s.conn.disconnect(1500)));
+  for (const s of states) s.conn.destroy();
   process.stdout.write(JSON.stringify(res) + '\n');
   setTimeout(() => process.exit(0), 100);
 }
@@ -516,10 +692,10 @@ export function clusterPreflight() {
   return haveRedis() ? null : 'redis-server is needed for the cluster section (`make redis-deps`, or apt-get install redis-server)';
 }
 
-async function startRedis(o, h) {
+async function startRedis(o, h, core) {
   const port = await h.freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stompede-bench-redis-'));
-  const argv = ['taskset', '-c', String(o.brokerCore), 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const argv = ['taskset', '-c', String(core), 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   const rec = h.start('redis', argv);
   rec.port = port;
   rec.dir = dir;
@@ -533,10 +709,14 @@ async function stopRedis(h, rec) {
   return { exit_code: rec.code, signal: rec.signal, warn_lines: warn.slice(-5) };
 }
 
-async function startNodes(o, h, n, redisPort) {
+// Variables every node gets from the bench itself; --node-env cannot change them.
+export const RUN_ENV_KEYS = ['STOMPEDE_BIND', 'STOMPEDE_WS_PORT', 'STOMPEDE_TCP_PORT', 'STOMPEDE_ADMIN_PORT', 'STOMPEDE_DRAIN_GRACE_MS', 'STOMPEDE_DRAIN_WINDOW_MS', 'STOMPEDE_LOG_LEVEL', 'STOMPEDE_NODE_ID', 'STOMPEDE_REDIS_URL'];
+
+// extraEnv: --node-env, then what the run itself sets (the linger runs' STOMPEDE_REDIS_READ_LINGER_MS).
+async function startNodes(o, h, n, redisPort, extraEnv = {}) {
   const recs = await Promise.all(Array.from({ length: n }, async (_, i) => {
     const port = await h.freePort();
-    const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
+    const env = { ...extraEnv, STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
       // explicit either way: a STOMPEDE_REDIS_URL in the caller's environment must not reach the embedded contender
       STOMPEDE_REDIS_URL: redisPort ? `redis://127.0.0.1:${redisPort}` : '' };
     const rec = h.start(`node-${i + 1}`, ['taskset', '-c', String(o.brokerCore), 'node', h.BROKER_MAIN], env);
@@ -553,6 +733,27 @@ async function startNodes(o, h, n, redisPort) {
   return recs;
 }
 
+// The topic streams and their consumer groups (one per node) as Redis reports them after the drain
+// (redis-cli --json XINFO STREAM / GROUPS): where every node's reading ended, and the lag Redis
+// computes for it, which is what publish pressure is based on.
+function streamsSnapshot(port) {
+  const cli = (...args) => {
+    const r = spawnSync('redis-cli', ['-p', String(port), '--json', ...args], { encoding: 'utf8', timeout: 5000 });
+    if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr || r.error?.message}`);
+    return r.stdout;
+  };
+  try {
+    const keys = cli('--scan', '--pattern', '*:t:*').split('\n').map((k) => k.trim()).filter(Boolean).map((k) => (k.startsWith('"') ? JSON.parse(k) : k));
+    return keys.slice(0, 10).map((key) => {
+      const st = JSON.parse(cli('XINFO', 'STREAM', key));
+      return { key, length: st.length, entries_added: st['entries-added'], last_id: st['last-generated-id'], first_id: st['recorded-first-entry-id'],
+        groups: JSON.parse(cli('XINFO', 'GROUPS', key)).map((g) => ({ name: g.name, last_delivered_id: g['last-delivered-id'], entries_read: g['entries-read'], lag: g.lag, pending: g.pending })) };
+    });
+  } catch (e) {
+    return { error: String(e.message ?? e).slice(0, 300) };
+  }
+}
+
 function layoutOf(contender) {
   if (CLUSTER_LAYOUTS[contender]) return CLUSTER_LAYOUTS[contender];
   const m = /^(\d+)-nodes?$/.exec(contender);
@@ -560,64 +761,118 @@ function layoutOf(contender) {
   return { nodes: n, redis: true, pub: 0, subs: Array.from({ length: n }, (_, i) => i), label: `cluster of ${n}, one subscriber on every node, publisher on node 1` };
 }
 
-async function clusterRun(o, h, { mode, contender, round, subs, rate, warmup, duration, drain }) {
-  const L = layoutOf(contender);
+async function clusterRun(o, h, { mode, contender, layout = contender, round, subs, rate, warmup, duration, drain, flood = false, env = {}, redisCore = o.brokerCore, extra = {} }) {
+  const L = layoutOf(layout);
+  const nodeEnv = { ...(o.nodeEnv ?? {}), ...env };
   let redis = null;
   let nodes = [];
   let load = null;
   let error = null;
   const cmd = {};
   try {
-    if (L.redis) { redis = await startRedis(o, h); cmd.redis = redis.cmd; }
-    nodes = await startNodes(o, h, L.nodes, redis?.port);
+    if (L.redis) { redis = await startRedis(o, h, redisCore); cmd.redis = redis.cmd; }
+    nodes = await startNodes(o, h, L.nodes, redis?.port, nodeEnv);
     nodes.forEach((n) => { cmd[n.name] = n.cmd; });
     const args = ['load', '--pub-url', nodes[L.pub].url, ...L.subs.flatMap((i) => ['--sub-url', nodes[i].url]), '--subs', subs, '--size', 128, '--rate', rate,
+      ...(flood ? ['--no-receipts'] : []),
       '--warmup', warmup, '--duration', duration, '--drain', drain, '--client', o.client,
       ...nodes.flatMap((n) => ['--pid', `${n.name}=${n.pid}`, ...(redis ? ['--metrics', `http://127.0.0.1:${n.port}/metrics`] : [])]),
       ...(redis ? ['--pid', `redis=${redis.pid}`, '--redis-port', redis.port] : []), '--label', `cluster/${mode}/${contender}`];
     const argv = ['taskset', '-c', String(o.loadCore), 'node', SELF, ...args.map(String)];
-    h.log(`cluster ${mode}${rate ? ` ${rate} msgs/s` : ' max rate'} round ${round}/${o.rounds}: ${contender} (${L.subs.length * subs} subs)`);
-    load = await h.runLoad(o, argv, (warmup + duration + drain + 120) * 1000);
+    h.log(`cluster ${mode}${rate ? ` ${rate} msgs/s` : flood ? ' max rate (flood, no RECEIPTs)' : ' max rate'} round ${round}/${o.rounds}: ${contender} (${L.subs.length * subs} subs${redis && redisCore !== o.brokerCore ? `, redis on core ${redisCore}` : ''}${Object.keys(nodeEnv).length ? `, ${Object.entries(nodeEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`);
+    // the last publisher's confirmation and the subscribers' drain may each take up to --drain
+    load = await h.runLoad(o, argv, (warmup + duration + 3 * drain + 120) * 1000);
     cmd.load = load.cmd;
   } catch (e) {
     error = e.message;
   }
   const brokers = await Promise.all(nodes.map((n) => h.stopBroker(n)));
   const redisInfo = redis ? await stopRedis(h, redis) : null;
-  const rec = { type: 'run', bench: 'cluster', mode, contender, round, rate, subs_per_node: subs, layout: L.label, cmd, result: load?.result ?? null,
+  const rec = { type: 'run', bench: 'cluster', mode, contender, round, rate, publisher: rate > 0 ? 'fixed-rate' : flood ? 'flood' : 'receipts', subs_per_node: subs, layout: L.label,
+    node_env: nodeEnv, redis_core: redis ? redisCore : null, ...extra, cmd, result: load?.result ?? null,
     brokers: Object.fromEntries(nodes.map((n, i) => [n.name, brokers[i]])), redis: redisInfo, error };
   h.record(rec);
   if (error) h.log(`cluster ${mode}/${contender}: ERROR ${error.split('\n')[0]}`);
   else {
     const r = load.result;
     const rd = r.redis;
-    h.log(`  publish ${h.fmt(r.publish_rate)}/s delivered ${h.fmt(r.delivered_rate)}/s p50 ${r.lat_ms.p50} ms p99 ${r.lat_ms.p99} ms lost ${r.lost} dup ${r.duplicates} ooo ${r.out_of_order} errors ${r.error_frames}` +
-      ` cpu ${Object.entries(r.cpu_pct).map(([k, v]) => `${k} ${v}%`).join(' ')}` + (rd ? ` | redis ${h.fmt(rd.per_msg.total, 2)} calls/msg (xadd ${h.fmt(rd.per_msg.xadd, 2)}, xread ${h.fmt(rd.per_msg.xread, 2)}), ${h.fmt(rd.cpu_us_per_msg, 1)} µs CPU/msg` : ''));
+    h.log(`  publish ${h.fmt(r.publish_rate)}/s (accepted ${h.fmt(r.accepted_rate)}/s) delivered ${h.fmt(r.delivered_rate)}/s p50 ${r.lat_ms.p50} ms p99 ${r.lat_ms.p99} ms` +
+      ` | published ${r.published_total} accepted ${r.accepted_total} refused ${r.refused_total} (${Object.entries(r.refused_by_reason).map(([k, v]) => `${k} ${v}`).join(', ')}) reconnects ${r.publisher_reconnects}` +
+      ` | lost ${r.lost} told ${r.told_gap_messages}/${r.told_gap_sum} silent ${r.silent_loss} delivered-refused ${r.delivered_refused} dup ${r.duplicates} ooo ${r.out_of_order} errors ${r.error_frames}` +
+      ` | cpu ${Object.entries(r.cpu_pct).map(([k, v]) => `${k} ${v}%`).join(' ')} client ${r.client_cpu_pct}%` + (rd ? ` | redis ${h.fmt(rd.per_msg.total, 2)} calls/msg (xadd ${h.fmt(rd.per_msg.xadd, 2)}, xread ${h.fmt(rd.per_msg.xread, 2)}), ${h.fmt(rd.cpu_us_per_msg, 1)} µs CPU/msg` : ''));
   }
   await h.sleep(o.pause * 1000);
   return rec;
 }
+
+export const CLUSTER_MODES = ['throughput', 'latency', 'commands', 'overload', 'overload-2x', 'linger'];
+const OVERLOAD_LAYOUT = '3-nodes';
+const LINGER_RATE = 1000;
+const medianOf = (xs) => { const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b); if (!s.length) return null; const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 export async function benchCluster(o, h) {
   const rotate = (xs, r) => xs.map((_, i) => xs[(i + r) % xs.length]);
   const base = { warmup: o.warmup, duration: o.duration, drain: o.drain };
   // fixed-rate runs only need a few seconds for tens of thousands of samples
   const short = { warmup: Math.min(o.warmup, 2), duration: Math.min(o.duration, 5), drain: o.drain };
-  h.record({ type: 'note', bench: 'cluster', subs: o.clusterSubs, rates: o.clusterRates, nodes: INTEREST_NODES, throughput: base, fixed: short,
-    note: `broker nodes and redis-server pinned to core ${o.brokerCore}, load to core ${o.loadCore}` });
+  const redisCore = o.redisCore ?? o.brokerCore;
+  const overloadRate = o.overloadRate ?? 10000;
+  const overloadSeconds = o.overloadSeconds ?? 60;
+  const lingerMs = o.lingerMs ?? [0, 1, 2];
+  h.record({ type: 'note', bench: 'cluster', subs: o.clusterSubs, rates: o.clusterRates, nodes: INTEREST_NODES, throughput: base, fixed: short, modes: o.clusterModes,
+    node_env: o.nodeEnv ?? {}, redis_core: redisCore, overload: { layout: OVERLOAD_LAYOUT, rate: overloadRate, seconds_2x: overloadSeconds }, linger: { ms: lingerMs, rate: LINGER_RATE },
+    note: `broker nodes and redis-server pinned to core ${o.brokerCore}, load to core ${o.loadCore}${redisCore !== o.brokerCore ? `; the latency variant pins redis-server to core ${redisCore}` : ''}` });
   const modes = new Set(o.clusterModes);
   for (let r = 0; r < o.rounds && modes.has('throughput'); r++) {
     for (const c of rotate(FLOW, r)) await clusterRun(o, h, { mode: 'throughput', contender: c, round: r + 1, subs: o.clusterSubs, rate: 0, ...base });
   }
+  // latency; with --redis-core C (≠ the broker core) also the Redis layouts with redis-server on core C
+  const latencySpecs = [...FLOW.map((c) => ({ contender: c, redisCore: o.brokerCore })),
+    ...(redisCore !== o.brokerCore ? FLOW.filter((c) => CLUSTER_LAYOUTS[c].redis).map((c) => ({ contender: c, redisCore })) : [])];
   for (const rate of modes.has('latency') ? o.clusterRates : []) {
     for (let r = 0; r < o.rounds; r++) {
-      for (const c of rotate(FLOW, r)) await clusterRun(o, h, { mode: 'latency', contender: c, round: r + 1, subs: 1, rate, ...short });
+      for (const s of rotate(latencySpecs, r)) await clusterRun(o, h, { mode: 'latency', contender: s.contender, redisCore: s.redisCore, round: r + 1, subs: 1, rate, ...short });
     }
   }
   for (const rate of modes.has('commands') ? o.clusterRates : []) {
     for (let r = 0; r < o.rounds; r++) {
       for (const n of rotate(INTEREST_NODES, r)) await clusterRun(o, h, { mode: 'commands', contender: `${n}-node${n > 1 ? 's' : ''}`, round: r + 1, subs: 1, rate, ...short });
     }
+  }
+  // overload: 3 nodes, a subscriber on each, publisher on node 1 without RECEIPTs, at a fixed rate and flooding
+  const floodRuns = [];
+  for (let r = 0; r < o.rounds && modes.has('overload'); r++) {
+    for (const p of rotate(['fixed-rate', 'flood'], r)) {
+      const flood = p === 'flood';
+      const rec = await clusterRun(o, h, { mode: 'overload', contender: p, layout: OVERLOAD_LAYOUT, round: r + 1, subs: 1, rate: flood ? 0 : overloadRate, flood, ...base });
+      if (flood) floodRuns.push(rec);
+    }
+  }
+  if (modes.has('overload-2x')) {
+    // capacity: the median accepted publish rate of this invocation's flood runs, else one short flood run
+    let used = floodRuns.filter((x) => x.result && !x.error);
+    let source = `median accepted msgs/s of the ${used.length} overload flood run(s) of this invocation`;
+    if (!used.length) {
+      const rec = await clusterRun(o, h, { mode: 'overload-capacity', contender: 'flood', layout: OVERLOAD_LAYOUT, round: 1, subs: 1, rate: 0, flood: true, ...short });
+      used = rec.result && !rec.error ? [rec] : [];
+      source = `accepted msgs/s of one ${short.duration} s flood run (mode overload-capacity)`;
+    }
+    const capacity = medianOf(used.map((x) => x.result.accepted_rate));
+    if (!(capacity > 0)) {
+      const why = capacity == null ? 'the flood run failed' : `the flood run(s) had ${capacity} accepted msgs/s in their window (every SEND refused; see the warnings)`;
+      h.log(`cluster overload-2x: no capacity measured (${why}): skipped`);
+      h.record({ type: 'run', bench: 'cluster', mode: 'overload-2x', contender: '2x', round: 1, rate: null, layout: layoutOf(OVERLOAD_LAYOUT).label, error: `no capacity measured: ${why}`, cmd: {}, result: null });
+    } else {
+      const rate = Math.round(2 * capacity);
+      await clusterRun(o, h, { mode: 'overload-2x', contender: '2x', layout: OVERLOAD_LAYOUT, round: 1, subs: 1, rate, warmup: o.warmup, duration: overloadSeconds, drain: o.drain,
+        extra: { capacity: { rate: capacity, source, runs: used.map((x) => ({ mode: x.mode, round: x.round, accepted_rate: x.result.accepted_rate })) } } });
+    }
+  }
+  // read linger: cross-node 1 -> 1 at 1000 msgs/s, STOMPEDE_REDIS_READ_LINGER_MS interleaved, embedded for reference
+  const lingerSpecs = [...lingerMs.map((ms) => ({ contender: `linger-${ms}`, layout: 'cross-node', env: { STOMPEDE_REDIS_READ_LINGER_MS: String(ms) }, extra: { linger_ms: ms } })),
+    { contender: 'embedded', layout: 'embedded', env: {}, extra: {} }];
+  for (let r = 0; r < o.rounds && modes.has('linger'); r++) {
+    for (const s of rotate(lingerSpecs, r)) await clusterRun(o, h, { mode: 'linger', ...s, round: r + 1, subs: 1, rate: LINGER_RATE, ...short });
   }
 }
 
@@ -637,29 +892,53 @@ export function clusterSummary(o, records, h) {
   const core0 = (r) => r.core_busy_pct?.[`cpu${o.brokerCore}`] ?? null;
   const pct = (v) => (v == null ? '–' : `${fmt(v * 100)}%`);
   const check = (mode, x) => {
-    const where = `cluster ${mode}${x.rate ? ` ${x.rate}/s` : ''}/${x.contender} round ${x.round}`;
+    const where = `cluster ${mode}${x.rate ? ` ${x.rate}/s` : ''}/${x.contender}${x.redis_core != null && x.redis_core !== o.brokerCore ? ` (redis on core ${x.redis_core})` : ''} round ${x.round}`;
     if (x.error) flags.push(`${where}: ${x.error.split('\n')[0]}`);
     const r = x.result;
-    if (r && (r.lost || r.duplicates || r.out_of_order || r.error_frames || r.subs_failed || r.unparsable)) {
-      flags.push(`${where}: lost ${r.lost}, duplicates ${r.duplicates}, out of order ${r.out_of_order}, error frames ${r.error_frames}, failed subscriptions ${r.subs_failed}, unparsable ${r.unparsable} ` +
-        `${r.lost_in_window != null ? `(${r.lost_in_window} of them published inside the measured window) ` : ''}(published ${r.published_total}, expected ${r.expected_total} deliveries, got ${r.distinct_total} distinct after a ${r.drain_s} s drain)` +
-        (r.gap_samples?.length ? `; first gaps (s after the publisher started; the measured window is ${r.window_s?.join('–')} s): ${r.gap_samples.slice(0, 4).map((gp) => `${gp.missing} missing after #${gp.after} at ${gp.at_s} s (${gp.sent_then - gp.after} behind the publisher)`).join(', ')}` : '') +
+    // Overload runs expect refusals (ERROR with x-sends-accepted) and may have told gaps; nothing else.
+    const overload = mode.startsWith('overload');
+    const pubErrors = r ? (overload ? (r.pub_other_errors ?? 0) : (r.pub_error_frames ?? 0)) : 0;
+    const subErrors = r ? (r.sub_error_frames ?? r.error_frames ?? 0) : 0;
+    if (r && (r.silent_loss || r.delivered_refused || r.duplicates || r.out_of_order || subErrors || pubErrors || r.subs_failed || r.unparsable || (!overload && (r.lost || r.refused_total)) ||
+      r.publisher_unconfirmed || r.publisher_closed_without_error || r.fatal || r.holes_dropped)) {
+      flags.push(`${where}: silent loss ${r.silent_loss}, lost ${r.lost} (told gaps cover ${r.told_covered}; ${r.told_gap_messages} MESSAGE(s) with x-resume-gap, x-gap-messages sum ${r.told_gap_sum}), delivered but refused ${r.delivered_refused}, duplicates ${r.duplicates}, out of order ${r.out_of_order}, ` +
+        `refused ${r.refused_total}, ERROR frames: subscribers ${subErrors}, publisher ${r.pub_error_frames}${overload ? ` (${pubErrors} not a refusal with x-sends-accepted)` : ''}, failed subscriptions ${r.subs_failed}, unparsable ${r.unparsable}` +
+        `${r.publisher_closed_without_error ? `, publisher connections closed without ERROR ${r.publisher_closed_without_error}` : ''}${r.publisher_unconfirmed ? `, last publisher connection unconfirmed (${r.publisher_final}): ${r.publisher_unconfirmed} SENDs` : ''}${r.fatal ? `, publisher failed: ${r.fatal}` : ''}${r.holes_dropped ? `, ${r.holes_dropped} gaps not recorded (too many): counts are incomplete` : ''} ` +
+        `${r.lost_in_window != null ? `(${r.lost_in_window} lost published inside the measured window) ` : ''}(published ${r.published_total}, accepted ${r.accepted_total}, expected ${r.expected_total} deliveries, got ${r.distinct_total} distinct after a ${r.drain_s} s drain)` +
+        (r.gap_samples?.length ? `; first jumps (s after the publisher started; the measured window is ${r.window_s?.join('–')} s): ${r.gap_samples.slice(0, 4).map((gp) => `${gp.missing} skipped after #${gp.after} at ${gp.at_s} s (${gp.sent_then - gp.after} behind the publisher${gp.told != null ? `, told ${gp.told}` : ''})`).join(', ')}` : '') +
         `. Command: \`${x.cmd.load}\``);
     }
-    if (r && r.lost && r.node_gaps_total != null) {
+    if (r && r.lost && r.node_gaps_total != null && !overload) {
       flags.push(`${where}: the nodes counted ${r.node_gaps_total} messages they never read (stompede_cluster_gaps_total over the whole run, per message per node, not per subscriber; ${r.subs} subscriber(s) lost ${r.lost} deliveries${r.node_publish_failures_total ? `; publish failures ${r.node_publish_failures_total}` : ''}${r.node_outbox_dropped_total ? `; outbox drops ${r.node_outbox_dropped_total}` : ''}).`);
     }
+    if (r && r.refused_to_the_end && r.refused_to_the_end.connections >= 3) {
+      const gs = Array.isArray(r.redis_streams) ? r.redis_streams.flatMap((st) => st.groups.map((g) => `${g.name}: entries-read ${g.entries_read}, lag ${g.lag}, last-delivered ${g.last_delivered_id === st.last_id ? '= the last entry' : g.last_delivered_id}`)) : [];
+      flags.push(`${where}: from ${r.refused_to_the_end.since_s} s to the end of publishing, every one of ${r.refused_to_the_end.connections} publisher connections was refused after at most one accepted SEND (${r.refused_to_the_end.reasons.join(', ')}): the cluster never took publishing again in this run (the subscribers had ${r.lost_tail ? `${r.lost_tail} accepted deliveries still missing at the end` : 'caught up with the last accepted message'})${gs.length ? `; consumer groups after the run: ${gs.join('; ')}` : ''}.`);
+    }
+    // Redis's consumer-group lag is what publish pressure is computed from: a group that has read the
+    // stream's last entry has nothing left to read, whatever lag Redis reports for it
+    for (const st of Array.isArray(r?.redis_streams) ? r.redis_streams : []) {
+      for (const g of st.groups ?? []) {
+        if (g.last_delivered_id === st.last_id && typeof g.lag === 'number' && g.lag > 0) {
+          flags.push(`${where}: after the run, Redis reports lag ${g.lag} for consumer group ${g.name} of ${st.key} although it has read the last entry (last-delivered-id ${g.last_delivered_id} = the stream's last id; entries-read ${g.entries_read}, entries-added ${st.entries_added}): publish pressure computed from that lag does not go away.`);
+        }
+      }
+    }
+    if (r && r.told_excess) flags.push(`${where}: the nodes told of ${r.told_excess} more missing messages (x-gap-messages) than the subscribers missed there.`);
     if (r && r.client_cpu_pct >= 90) flags.push(`${where}: the load client used ${r.client_cpu_pct}% of its core: it may be the bottleneck.`);
-    if (r && r.rate > 0 && (r.rate_shortfall > 0 || r.publish_rate < 0.95 * r.rate)) flags.push(`${where}: the publisher did not keep to ${r.rate} msgs/s: ${r.publish_rate}/s in the window, ${r.rate_shortfall} sends skipped after the load driver's event loop stalled > 50 ms (the load core was busy, or GC).`);
+    if (r && r.rate > 0 && !overload && (r.rate_shortfall > 0 || r.publish_rate < 0.95 * r.rate)) flags.push(`${where}: the publisher did not keep to ${r.rate} msgs/s: ${r.publish_rate}/s in the window, ${r.rate_shortfall} sends skipped after the load driver's event loop stalled > 50 ms (the load core was busy, or GC)${r.skipped_reconnecting || r.skipped_buffer_full ? `, ${r.skipped_reconnecting} while reconnecting, ${r.skipped_buffer_full} with the socket full` : ''}.`);
+    if (r && r.rate > 0 && overload && r.rate_shortfall > 0.01 * r.rate * r.duration_s) flags.push(`${where}: the load driver itself fell short of ${r.rate} msgs/s: ${r.rate_shortfall} sends skipped after its event loop stalled > 50 ms (the offered load was lower than intended).`);
     for (const [name, b] of Object.entries(x.brokers ?? {})) h.brokerFlags(flags, `${where} ${name}`, { broker: b });
     if (x.redis && (x.redis.exit_code !== 0 || x.redis.warn_lines?.length)) flags.push(`${where}: redis-server exit code ${x.redis.exit_code}${x.redis.warn_lines?.length ? `, log: \`${x.redis.warn_lines.slice(-1)[0]}\`` : ''}`);
   };
-  const lost = (g) => g.reduce((a, r) => a + (r.lost || 0) + (r.duplicates || 0) + (r.out_of_order || 0), 0);
+  const lost = (g) => g.reduce((a, r) => a + (r.lost || 0) + (r.duplicates || 0) + (r.out_of_order || 0) + (r.delivered_refused || 0), 0);
   const errs = (g) => g.reduce((a, r) => a + (r.error_frames || 0) + (r.subs_failed || 0), 0);
 
   L.push(`## Cluster (Redis Streams): cross-node vs same-node vs embedded`, '');
   L.push(`Every run starts a private \`redis-server\` (no persistence) and fresh broker nodes, all pinned to core ${o.brokerCore} — **Redis shares the broker core** on this ${os.cpus().length}-core machine — and the load driver (\`${SELF} load\`, stompbench's lib.js, client \`${o.client}\`) on core ${o.loadCore}. ` +
     `cross-node: cluster of 2, publisher on node 1, subscribers on node 2. same-node: cluster of 2, publisher and subscribers on node 1 (every delivery still goes through the Redis stream). embedded: one node, no Redis.`, '');
+  const common = Object.entries(o.nodeEnv ?? {});
+  if (common.length) L.push(`**Extra node environment (\`--node-env\`) on every node of every run: ${common.map(([k, v]) => `\`${k}=${v}\``).join(', ')}**; the numbers below are not those of the defaults.`, '');
 
   // throughput
   const tp = runs('throughput');
@@ -696,23 +975,32 @@ export function clusterSummary(o, records, h) {
   // latency
   const lat = runs('latency');
   if (lat.length) {
+    // where redis-server ran: the broker core (with the nodes, as always) or --redis-core
+    const rcore = (x) => (x.contender === 'embedded' ? null : x.redis_core ?? o.brokerCore);
+    const where = (c) => (c == null ? '–' : c === o.brokerCore ? `core ${c} (with the nodes)` : c === o.loadCore ? `core ${c} (own; shared with the load driver)` : `core ${c} (own)`);
+    const cores = [...new Set(lat.map(rcore).filter((c) => c != null))].sort((a, b) => (a === o.brokerCore ? -1 : b === o.brokerCore ? 1 : a - b));
     L.push('### Added latency of the Redis hop: 1 publisher → 1 subscriber, 128 B, fixed rate', '');
-    L.push(`| rate msgs/s | contender | published msgs/s | p50 ms | p95 ms | p99 ms | max ms | p50 − embedded | p99 − embedded | target (p99 hop < 5 ms at 10k) | nodes CPU % | Redis CPU % | core ${o.brokerCore} busy % | lost/dup/ooo |`, '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    L.push(`| rate msgs/s | contender | redis-server on | published msgs/s | p50 ms | p95 ms | p99 ms | max ms | p50 − embedded | p99 − embedded | target (p99 hop < 5 ms at 10k) | nodes CPU % | Redis CPU % | core ${o.brokerCore} busy % | core ${o.loadCore} busy % | client CPU % | lost/dup/ooo |`, '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     const rates = [...new Set(lat.map((x) => x.rate))].sort((a, b) => a - b);
     for (const rate of rates) {
       const embP = (p) => median(ok(runs('latency', 'embedded', rate)).map((x) => x.result.lat_ms[p]));
-      for (const c of FLOW) {
-        const rs = runs('latency', c, rate);
-        if (!rs.length) continue;
-        const g = ok(rs).map((x) => x.result);
-        const d = (p) => { const v = median(g.map((r) => r.lat_ms[p])); const e = embP(p); return v == null || e == null || c === 'embedded' ? null : v - e; };
-        const hop99 = d('p99');
-        const target = c !== 'cross-node' ? '' : rate >= 10000 ? (hop99 == null ? '–' : hop99 < 5 ? 'met' : '**not met**') : '(at 10k)';
-        L.push(`| ${fmt(rate)} | ${c} | ${cell(g.map((r) => r.publish_rate))} | ${cell(g.map((r) => r.lat_ms.p50), 3)} | ${cell(g.map((r) => r.lat_ms.p95), 3)} | ${cell(g.map((r) => r.lat_ms.p99), 3)} | ${cell(g.map((r) => r.lat_ms.max), 2)} | ${d('p50') == null ? '–' : fmt(d('p50'), 3)} | ${hop99 == null ? '–' : fmt(hop99, 3)} | ${target} | ${cell(g.map(nodeCpu))} | ${cell(g.map(redisCpu))} | ${cell(g.map(core0))} | ${lost(g)}${lost(g) ? ' ⚠' : ''} |`);
-        rs.forEach((x) => check(`latency`, x));
+      for (const core of [null, ...cores]) {
+        for (const c of FLOW) {
+          if ((c === 'embedded') !== (core === null)) continue;
+          const rs = runs('latency', c, rate).filter((x) => rcore(x) === core);
+          if (!rs.length) continue;
+          const g = ok(rs).map((x) => x.result);
+          const d = (p) => { const v = median(g.map((r) => r.lat_ms[p])); const e = embP(p); return v == null || e == null || c === 'embedded' ? null : v - e; };
+          const hop99 = d('p99');
+          const target = c !== 'cross-node' ? '' : rate >= 10000 ? (hop99 == null ? '–' : hop99 < 5 ? 'met' : '**not met**') : '(at 10k)';
+          const client = cell(g.map((r) => r.client_cpu_pct));
+          L.push(`| ${fmt(rate)} | ${c} | ${where(core)} | ${cell(g.map((r) => r.publish_rate))} | ${cell(g.map((r) => r.lat_ms.p50), 3)} | ${cell(g.map((r) => r.lat_ms.p95), 3)} | ${cell(g.map((r) => r.lat_ms.p99), 3)} | ${cell(g.map((r) => r.lat_ms.max), 2)} | ${d('p50') == null ? '–' : fmt(d('p50'), 3)} | ${hop99 == null ? '–' : fmt(hop99, 3)} | ${target} | ${cell(g.map(nodeCpu))} | ${cell(g.map(redisCpu))} | ${cell(g.map(core0))} | ${cell(g.map((r) => r.core_busy_pct?.[`cpu${o.loadCore}`]))} | ${core === o.loadCore ? `**${client}**` : client} | ${lost(g)}${lost(g) ? ' ⚠' : ''} |`);
+          rs.forEach((x) => check(`latency`, x));
+        }
       }
     }
-    L.push('', 'Latency = receive time − send time written into the body by the publisher (same process, CLOCK_MONOTONIC). "− embedded" = median p50/p99 of the row minus that of the embedded single node at the same rate: the cost of the Redis round trip (XADD, then the blocking XREAD that returns it). The publisher sends in 1 ms ticks, so at 10k msgs/s about 10 SENDs leave together.', '');
+    L.push('', 'Latency = receive time − send time written into the body by the publisher (same process, CLOCK_MONOTONIC). "− embedded" = median p50/p99 of the row minus that of the embedded single node at the same rate: the cost of the Redis round trip (XADD, then the blocking XREAD that returns it). The publisher sends in 1 ms ticks, so at 10k msgs/s about 10 SENDs leave together.' +
+      (cores.some((c) => c !== o.brokerCore) ? ` Rows with redis-server on core ${cores.filter((c) => c !== o.brokerCore).join(', ')} (\`--redis-core\`) take Redis off the nodes' core${cores.includes(o.loadCore) ? `; on the load core it shares that core with the load driver, whose CPU (client CPU %, in bold) is shown beside: the driver's own delays are in those latencies too` : ''}.` : ''), '');
   }
 
   // commands
@@ -747,6 +1035,80 @@ export function clusterSummary(o, records, h) {
     for (const x of ok(cm)) for (const [k, v] of Object.entries(x.result.redis?.commands ?? {})) if (!['xadd', 'eval', 'xread', 'xreadgroup', ...OWN_COMMANDS].includes(k)) others[k] = (others[k] ?? 0) + v.calls;
     L.push('', `Calls: \`INFO commandstats\` after the last message was delivered, counting from a \`CONFIG RESETSTAT\` just before the measured window (both sent by the driver on one connection of its own), divided by the messages node 1 stored in Redis over the span (its \`stompede_cluster_published_total\` delta; equal to the SENDs published after the reset's reply unless node 1 was behind); the driver's own INFO/CONFIG/PING calls are left out. Redis CPU = \`used_cpu_sys + used_cpu_user\` (INFO cpu) delta over the same span. Entries per XREAD = the nodes' \`stompede_cluster_entries_read_total\` delta / XREAD calls. ` +
       `"Other" commands over all these runs: ${Object.entries(others).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`, '');
+  }
+  // overload and overload-2x: per-run accounting
+  const acct = (x, label) => {
+    const r = x.result;
+    if (!r) return `| ${label} | ${x.round} | – | – | – | – | – | – | – | – | – | – | – | – | – | – | – | – | failed: ${(x.error ?? '').split('\n')[0].slice(0, 120)} |`;
+    const rb = r.refused_by_reason ?? {};
+    const per = r.delivered_distinct_per_sub ?? [];
+    const skipped = r.rate > 0 ? `${fmt((r.skipped_reconnecting ?? 0) + (r.skipped_buffer_full ?? 0))}` : '–';
+    const bad = (v) => (v ? `**${fmt(v)}** ⚠` : '0');
+    return `| ${label} | ${x.round} | ${r.rate > 0 ? fmt(r.rate) : 'max'} | ${fmt(r.publish_rate)} | ${fmt(r.accepted_rate)} | ${fmt(r.published_total)} | ${fmt(r.accepted_total)} | ${fmt(r.refused_total)} (${fmt(rb['publisher too fast'] ?? 0)} / ${fmt(rb['destination overloaded'] ?? 0)} / ${fmt(rb.other ?? 0)}) | ${fmt(r.publisher_reconnects)} | ${skipped} | ${per.length <= 4 ? per.map((v) => fmt(v)).join(' / ') : `${fmt(Math.min(...per))}–${fmt(Math.max(...per))}`} | ${fmt(r.lost)} | ${fmt(r.told_gap_messages)} / ${fmt(r.told_gap_sum)} | ${bad(r.silent_loss)} | ${bad(r.delivered_refused)} | ${bad(r.duplicates)} / ${bad(r.out_of_order)} | ${fmt(r.lat_ms.p50, 1)} / ${fmt(r.lat_ms.p99, 1)} | ${fmt(nodeCpu(r))} / ${fmt(redisCpu(r))} / ${fmt(r.client_cpu_pct)} | ${x.error ? x.error.split('\n')[0].slice(0, 120) : ''} |`;
+  };
+  const acctHead = ['| publisher | round | offered msgs/s | sent msgs/s (window) | accepted msgs/s (window) | published | accepted | refused (too fast / overloaded / other) | reconnects | sends skipped (reconnecting, socket full) | delivered distinct per subscriber | lost | told gaps (MESSAGEs / x-gap-messages sum) | silent loss | delivered but refused | dup / ooo | p50 / p99 ms | CPU %: nodes / Redis / client | |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const acctMedian = (label, xs) => {
+    const g = ok(xs).map((x) => x.result);
+    if (g.length < 2) return null;
+    const sum = (k) => g.reduce((a, r) => a + (r[k] || 0), 0);
+    return `| **${label}: median of ${g.length}** | | | ${cell(g.map((r) => r.publish_rate))} | ${cell(g.map((r) => r.accepted_rate))} | ${cell(g.map((r) => r.published_total))} | ${cell(g.map((r) => r.accepted_total))} | ${cell(g.map((r) => r.refused_total))} | ${cell(g.map((r) => r.publisher_reconnects))} | | | ${cell(g.map((r) => r.lost))} | ${cell(g.map((r) => r.told_gap_sum))} | total ${fmt(sum('silent_loss'))} | total ${fmt(sum('delivered_refused'))} | total ${fmt(sum('duplicates'))} / ${fmt(sum('out_of_order'))} | ${cell(g.map((r) => r.lat_ms.p50), 1)} / ${cell(g.map((r) => r.lat_ms.p99), 1)} | ${cell(g.map(nodeCpu))} / ${cell(g.map(redisCpu))} / ${cell(g.map((r) => r.client_cpu_pct))} | |`;
+  };
+  const acctNote = 'Per run: published = SENDs written (numbered across the publisher\'s connections), refused = those after `x-sends-accepted` on a connection that got an ERROR (by its `message`), accepted = published − refused. Lost = accepted × subscribers − distinct accepted deliveries; told gaps = MESSAGE frames with `x-resume-gap:true` and the sum of their `x-gap-messages`; silent loss = lost deliveries no told gap covers (each gap covers at most the accepted messages missing right before its MESSAGE; messages missing after a subscriber\'s last delivery are never told). Delivered but refused, duplicates and out of order (a skipped number delivered late) must be 0. After a refusal or a close the publisher waits 50 ms and publishes on a new connection; the rates are over the measured window, the counts over the whole run. The last connection is closed with DISCONNECT + receipt, so its SENDs are confirmed accepted (or refused by an ERROR).';
+  const ov = runs('overload');
+  if (ov.length) {
+    L.push(`### Overload: ${ov[0].layout}, publisher without RECEIPTs, ${fmt(ov.find((x) => x.rate > 0)?.rate)} msgs/s and max rate (flood)`, '');
+    L.push(...acctHead);
+    for (const p of ['fixed-rate', 'flood']) {
+      const xs = runs('overload', p).sort((a, b) => a.round - b.round);
+      for (const x of xs) { L.push(acct(x, p === 'flood' ? 'flood' : `${fmt(x.rate)}/s`)); check('overload', x); }
+      const m = acctMedian(p === 'flood' ? 'flood' : 'fixed rate', xs);
+      if (m) L.push(m);
+    }
+    L.push('', acctNote + ' Flood = `--rate 0 --no-receipts`: SENDs written as fast as the socket takes them, at most 256 KiB waiting in it.', '');
+  }
+  const o2 = runs('overload-2x');
+  if (o2.length) {
+    const x = o2[0];
+    L.push(`### Twice what the cluster carries: ${x.result?.duration_s ?? o.overloadSeconds ?? 60} s at ${fmt(x.rate)} msgs/s (${x.layout ?? OVERLOAD_LAYOUT}, no RECEIPTs)`, '');
+    if (x.capacity) L.push(`Capacity ${fmt(x.capacity.rate)} msgs/s: ${x.capacity.source}${x.capacity.runs?.length ? ` (${x.capacity.runs.map((c) => fmt(c.accepted_rate)).join(', ')})` : ''}; offered 2× that.`, '');
+    L.push(...acctHead);
+    for (const c of runs('overload-capacity')) { L.push(acct(c, 'capacity (flood)')); check('overload-capacity', c); }
+    for (const y of o2) { L.push(acct(y, '2× capacity')); check('overload-2x', y); }
+    const r = x.result;
+    if (r) {
+      const verdict = r.silent_loss === 0 && r.delivered_refused === 0 && r.duplicates === 0 && r.out_of_order === 0 ? 'met' : '**not met**';
+      L.push('', `**Silent loss ${fmt(r.silent_loss)}** (target 0: ${verdict}); ${fmt(r.accepted_total)} of ${fmt(r.published_total)} SENDs accepted, ${fmt(r.refused_total)} refused with an ERROR; ${fmt(r.lost)} accepted deliveries lost, ${fmt(r.told_covered)} of them told (${fmt(r.told_gap_messages)} MESSAGE(s) with x-resume-gap). ${r.lost === 0 ? 'Every message was delivered or refused.' : `**${fmt(r.lost)} deliveries were neither delivered nor refused.**`}`);
+    }
+    L.push('', acctNote, '');
+  }
+
+  // read linger
+  const lg = runs('linger');
+  if (lg.length) {
+    const rate = lg[0].rate;
+    const us = (r, k) => (r.cpu_s?.[k] != null && r.published_in_window > 0 ? (r.cpu_s[k] * 1e6) / r.published_in_window : null);
+    const nodesUs = (r) => { const ks = Object.keys(r.cpu_s ?? {}).filter((k) => k.startsWith('node-')); return ks.length && r.published_in_window > 0 ? (ks.reduce((a, k) => a + (r.cpu_s[k] ?? 0), 0) * 1e6) / r.published_in_window : null; };
+    const interested = (r) => new Set(r.sub_urls ?? []).size || 1;
+    const entriesPerRead = (r) => {
+      const read = Object.values(r.metrics ?? {}).reduce((a, m) => a + (m['stompede_cluster_entries_read_total'] ?? 0), 0);
+      return r.redis?.xread > 0 ? read / r.redis.xread : null;
+    };
+    const embP = (p) => median(ok(runs('linger', 'embedded')).map((x) => x.result.lat_ms[p]));
+    L.push(`### Read linger (STOMPEDE_REDIS_READ_LINGER_MS) at ${fmt(rate)} msgs/s: 1 publisher → 1 subscriber, cross-node`, '');
+    L.push('| contender | published msgs/s | node CPU µs/msg per interested node | node 1 (publishes) µs/msg | node 2 (reads, delivers) µs/msg | Redis µs/msg | entries per read | p50 ms | p99 ms | p50 − embedded | p99 − embedded | target (≤ 100 µs/msg per interested node) | lost/dup/ooo |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    const cs = [...new Set(lg.map((x) => x.contender))].sort((a, b) => (a === 'embedded' ? 1 : b === 'embedded' ? -1 : (Number(a.split('-')[1]) - Number(b.split('-')[1]))));
+    for (const c of cs) {
+      const rs = runs('linger', c);
+      const g = ok(rs).map((x) => x.result);
+      const perNode = g.map((r) => { const v = nodesUs(r); return v == null ? null : v / interested(r); });
+      const m = median(perNode);
+      const d = (p) => { const v = median(g.map((r) => r.lat_ms[p])); const e = embP(p); return v == null || e == null || c === 'embedded' ? null : v - e; };
+      const label = c === 'embedded' ? 'embedded (one node, no Redis)' : `linger ${c.split('-')[1]} ms`;
+      L.push(`| ${label} | ${cell(g.map((r) => r.publish_rate))} | **${cell(perNode, 1)}** | ${cell(g.map((r) => us(r, 'node-1')), 1)} | ${c === 'embedded' ? '–' : cell(g.map((r) => us(r, 'node-2')), 1)} | ${cell(g.map((r) => us(r, 'redis')), 1)} | ${cell(g.map(entriesPerRead), 2)} | ${cell(g.map((r) => r.lat_ms.p50), 3)} | ${cell(g.map((r) => r.lat_ms.p99), 3)} | ${d('p50') == null ? '–' : fmt(d('p50'), 3)} | ${d('p99') == null ? '–' : fmt(d('p99'), 3)} | ${c === 'embedded' ? '' : m == null ? '–' : m <= 100 ? 'met' : '**not met**'} | ${lost(g)}${lost(g) ? ' ⚠' : ''}${rs.length > g.length ? ` (${rs.length - g.length} run(s) failed)` : ''} |`);
+      rs.forEach((x) => check('linger', x));
+    }
+    L.push('', `CPU µs/msg = the process's CPU time over the measured window (utime + stime from /proc, 10 ms ticks) / SENDs published in it. Per interested node = all nodes' CPU / messages / nodes with a subscriber (1 here: node 2; node 1 only ingests and XADDs, its CPU is in the sum). Entries per read = the nodes' \`stompede_cluster_entries_read_total\` / XREAD(GROUP) calls over the Redis span. Contenders interleaved per round, order rotated.`, '');
   }
   return { lines: L, flags };
 }

@@ -31,20 +31,29 @@ const { values: o } = parseArgs({
     rate: { type: 'string', default: '0' },
     duration: { type: 'string', default: '10' },
     top: { type: 'string', default: '25' },
+    // Start-up (module loading, connecting) is not what a message costs.
+    'skip-seconds': { type: 'string', default: '3' },
+    // Summarise existing .cpuprofile files instead of running a load.
+    summarize: { type: 'string', multiple: true },
     out: { type: 'string', default: path.join(os.tmpdir(), 'stompede-profiles') },
     'broker-core': { type: 'string', default: '0' },
+    // One core per node (comma-separated), and Redis's core: to profile one node alone on a core,
+    // so that the time the others and Redis run on it is not sampled as that node's (a write that
+    // wakes Redis on the same core is otherwise charged to the writer's frame).
+    'node-cores': { type: 'string' },
+    'redis-core': { type: 'string' },
     'load-core': { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help || !LAYOUTS[o.layout]) {
-  process.stdout.write('usage: node bench/profile.mjs [--layout cross-node|same-node|embedded] [--subs 100] [--rate 0] [--duration 10] [--top 25] [--out DIR] [--env NAME=VALUE ...]\n');
+  process.stdout.write('usage: node bench/profile.mjs [--layout cross-node|same-node|embedded] [--subs 100] [--rate 0] [--duration 10] [--top 25] [--out DIR] [--env NAME=VALUE ...]\n' +
+    '                          [--broker-core C] [--load-core C] [--node-cores C1,C2] [--redis-core C]\n');
   process.exit(o.help ? 0 : 2);
 }
 const layout = LAYOUTS[o.layout];
 const outDir = path.resolve(o.out, `${o.layout}-${Date.now()}`);
-fs.mkdirSync(outDir, { recursive: true });
 
 function freePort() {
   return new Promise((resolve) => {
@@ -76,12 +85,17 @@ async function until(check, what, timeoutMs = 20_000) {
 const ready = (port) => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
 
 async function main() {
+  if (o.summarize?.length) {
+    for (const f of o.summarize) process.stdout.write(summarize(f, path.basename(f), Number(o.top), Number(o['skip-seconds']) * 1000));
+    return;
+  }
+  fs.mkdirSync(outDir, { recursive: true });
   let redis;
   let redisPort;
   if (layout.redis) {
     redisPort = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stompede-profile-redis-'));
-    redis = start('redis', ['taskset', '-c', o['broker-core'], 'redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+    redis = start('redis', ['taskset', '-c', o['redis-core'] ?? o['broker-core'], 'redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
     await until(() => /Ready to accept connections/.test(redis.out), 'redis-server');
   }
   const extra = Object.fromEntries(o.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
@@ -93,7 +107,8 @@ async function main() {
       STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_NODE_ID: `node-${i + 1}`,
       STOMPEDE_REDIS_URL: redisPort ? `redis://127.0.0.1:${redisPort}` : '', ...extra,
     };
-    const argv = ['taskset', '-c', o['broker-core'], process.execPath, '--cpu-prof', '--cpu-prof-dir', outDir, '--cpu-prof-name', `node-${i + 1}.cpuprofile`, MAIN];
+    const core = o['node-cores']?.split(',')[i] ?? o['broker-core'];
+    const argv = ['taskset', '-c', core, process.execPath, '--cpu-prof', '--cpu-prof-dir', outDir, '--cpu-prof-name', `node-${i + 1}.cpuprofile`, MAIN];
     nodes.push({ ...start(`node-${i + 1}`, argv, env), port });
   }
   await Promise.all(nodes.map((n) => until(() => ready(n.port), `${n.name} /readyz`)));
@@ -111,34 +126,58 @@ async function main() {
   }
   process.stdout.write(`# ${o.layout}: ${o.subs} subscribers, rate ${o.rate === '0' ? 'max' : o.rate}, ${o.duration} s\n\n`);
   process.stdout.write(`published ${Math.round(result.publish_rate)} msgs/s, delivered ${Math.round(result.delivered_rate)}/s, lost ${result.lost}, p50 ${result.lat_ms.p50} ms, p99 ${result.lat_ms.p99} ms\n\n`);
-  for (const n of nodes) process.stdout.write(summarize(path.join(outDir, `${n.name}.cpuprofile`), n.name, Number(o.top)));
+  for (const n of nodes) process.stdout.write(summarize(path.join(outDir, `${n.name}.cpuprofile`), n.name, Number(o.top), Number(o['skip-seconds']) * 1000));
   process.stdout.write(`profiles: ${outDir}\n`);
 }
 
-/** The top frames of a .cpuprofile by self time, as a markdown table. */
-function summarize(file, name, top) {
+/** Where a frame's code lives: a package, one of our layers, Node's internals, or native code. */
+function areaOf(frame) {
+  const url = frame.url;
+  if (!url) return /^\((garbage collector|program|idle)\)$/.test(frame.functionName) ? frame.functionName : '(native: syscalls, buffers)';
+  if (url.startsWith('node:')) return 'node: internals';
+  const file = url.startsWith('file://') ? path.relative(ROOT, fileURLToPath(url)) : url;
+  const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(file);
+  if (pkg) return pkg[1];
+  const layer = /(?:^|\/)((?:libs|services)\/[^/]+)\//.exec(file);
+  return layer ? layer[1] : file;
+}
+
+/**
+ * The top frames of a .cpuprofile by self time, and the busy time by area, as markdown tables. Samples
+ * before `skipMs` (start-up: module loading) are left out; shares are of the busy time (not idle).
+ */
+function summarize(file, name, top, skipMs = 0) {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map();
+  const areas = new Map();
   let total = 0;
+  let busy = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at - profile.startTime < skipMs * 1000) return;
     total += dt;
     const frame = byId.get(id).callFrame;
+    if (frame.functionName === '(idle)') return;
+    busy += dt;
     const file = frame.url.startsWith('file://') ? path.relative(ROOT, fileURLToPath(frame.url)) : frame.url;
-    const where = file ? `${file}:${frame.lineNumber + 1}` : '';
+    const where = file ? `${file.replace(/^(\.\.\/)+.*?\/(?=(libs|services|node_modules)\/)/, '')}:${frame.lineNumber + 1}` : '';
     const key = `${frame.functionName || '(anonymous)'}\t${where}`;
     self.set(key, (self.get(key) ?? 0) + dt);
+    const area = areaOf(frame);
+    areas.set(area, (areas.get(area) ?? 0) + dt);
   });
-  const idle = [...self].filter(([k]) => /^\((idle|program|garbage collector)\)/.test(k));
-  const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
-  const pct = (us) => ((us / total) * 100).toFixed(1);
-  const lines = rows.map(([k, us]) => {
+  const pct = (us) => ((us / busy) * 100).toFixed(1);
+  const rows = [...self].sort((x, y) => y[1] - x[1]).slice(0, top).map(([k, us]) => {
     const [fn, where] = k.split('\t');
     return `| ${pct(us)} | \`${fn}\` | ${where} |`;
   });
-  return [`## ${name} (${(total / 1e6).toFixed(1)} s sampled; ${idle.map(([k, us]) => `${k.split('\t')[0]} ${pct(us)}%`).join(', ')})`, '',
-    '| self % | function | where |', '|---|---|---|', ...lines, '', ''].join('\n');
+  const areaRows = [...areas].sort((x, y) => y[1] - x[1]).map(([area, us]) => `| ${pct(us)} | ${area} |`);
+  return [`## ${name} (${(total / 1e6).toFixed(1)} s sampled after the first ${skipMs / 1000} s; busy ${((busy / total) * 100).toFixed(1)}%)`, '',
+    '| % of busy | area |', '|---|---|', ...areaRows, '',
+    '| % of busy (self) | function | where |', '|---|---|---|', ...rows, '', ''].join('\n');
 }
 
 main().catch((err) => {

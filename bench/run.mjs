@@ -14,13 +14,16 @@
 //             at a fixed rate and (full runs) at max rate
 //   cluster   bench/cluster.mjs: nodes sharing a private redis-server: cross-node vs same-node vs
 //             embedded throughput, the Redis hop's latency, Redis commands per message (1-3 nodes)
+//   subscriptions  bench/subscriptions.mjs: broker heap and RSS per subscription (distinct and shared
+//             destinations) after a forced GC, and the heap by object
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCluster, clusterPreflight, clusterSummary } from './cluster.mjs';
+import { benchCluster, CLUSTER_MODES, clusterPreflight, clusterSummary, RUN_ENV_KEYS } from './cluster.mjs';
+import { benchSubscriptions, subscriptionsSummary } from './subscriptions.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT); // every recorded command is relative to the repository root
@@ -32,7 +35,7 @@ const PARSER = 'bench/parser.mjs';
 const STRACE = fs.existsSync('/usr/bin/strace') ? '/usr/bin/strace' : 'strace';
 // --seccomp-bpf (strace >= 5.3) stops the tracee only on the traced syscalls, not on epoll_wait/recv.
 let STRACE_EXTRA = [];
-const ALL = ['parser', 'fanout', 'fixed', 'idle', 'syscalls', 'cluster'];
+const ALL = ['parser', 'fanout', 'fixed', 'idle', 'syscalls', 'cluster', 'subscriptions'];
 
 const CONTENDERS = {
   stompede: { label: 'Stompede (default: native uWS publish + end-of-turn coalescing)', env: {} },
@@ -55,7 +58,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --fixed-rate R|auto   publish msgs/s for 'fixed' (default auto: 200, or half the slowest
                         contender's max publish rate from 'fanout' if that is lower)
   --conns N             idle connections (default 10000; --quick 1000)
-  --hold S              idle: seconds before sampling RSS (default 3; --quick 1)
+  --hold S              idle, subscriptions: seconds before sampling RSS (default 3; --quick 1)
   --client raw|ws       stompbench WebSocket client (default raw: cheapest per message)
   --procs N             stompbench subscriber worker processes, all on the load core (default 0)
   --syscall-subs N --syscall-rate R --syscall-seconds S   (default 50 / 2000 / 5; --quick 50 / 2000 / 2)
@@ -63,7 +66,17 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
                         tracepoints work, else strace -c)
   --cluster-subs N      cluster throughput: subscribers (default 100; --quick 20)
   --cluster-rates LIST  cluster latency and Redis-command runs: msgs/s (default 1000,10000; --quick 1000)
-  --cluster-modes LIST  cluster measurements to run (default throughput,latency,commands)
+  --cluster-modes LIST  cluster measurements to run, of ${CLUSTER_MODES.join(',')}
+                        (default all; --quick throughput,latency,commands)
+  --overload-rate R     cluster overload: the fixed publish rate beside the flood (default 10000)
+  --overload-seconds S  cluster overload-2x: length of the run at twice the capacity (default 60)
+  --linger-ms LIST      cluster linger: STOMPEDE_REDIS_READ_LINGER_MS values (default 0,1,2)
+  --redis-core C        cluster latency: also run the Redis layouts with redis-server pinned to core C
+                        (default: the broker core, as every other cluster run)
+  --node-env KEY=VALUE  extra environment for every cluster node (repeatable; recorded in every run
+                        and shown in the report), e.g. STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES=2000
+  --sub-conns N --subs-per-conn K   subscriptions: connections and subscriptions on each
+                        (default 2000 / 20; --quick 500 / 20)
   --broker-core C --load-core C       (default 0 / 1; the cluster section pins Redis with the broker)
   --pause S             pause between runs (default 2; --quick 0.5)
   --out DIR             results directory (default bench/results)
@@ -73,7 +86,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 function parseArgs(argv) {
   const o = { quick: false, only: [...ALL], rounds: null, subs: null, warmup: null, duration: null, drain: null, fixedRate: 'auto',
     conns: null, hold: null, client: 'raw', procs: 0, syscallSubs: null, syscallRate: null, syscallSeconds: null, syscallTool: 'auto',
-    brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null, clusterSubs: null, clusterRates: null, clusterModes: null };
+    brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null, clusterSubs: null, clusterRates: null, clusterModes: null,
+    overloadRate: 10000, overloadSeconds: 60, lingerMs: [0, 1, 2], redisCore: null, nodeEnv: {},
+    subConns: null, subsPerConn: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`); return argv[++i]; };
@@ -100,6 +115,21 @@ function parseArgs(argv) {
       case '--cluster-subs': o.clusterSubs = Math.max(1, Math.round(num())); break;
       case '--cluster-rates': o.clusterRates = val().split(',').map(Number); if (!o.clusterRates.length || o.clusterRates.some((x) => !(x > 0))) throw new UsageError('--cluster-rates needs positive msgs/s, comma-separated'); break;
       case '--cluster-modes': o.clusterModes = val().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--overload-rate': o.overloadRate = num(); if (!(o.overloadRate > 0)) throw new UsageError('--overload-rate needs a positive msgs/s'); break;
+      case '--overload-seconds': o.overloadSeconds = num(); if (!(o.overloadSeconds > 0)) throw new UsageError('--overload-seconds needs a positive number'); break;
+      case '--linger-ms': o.lingerMs = val().split(',').map(Number); if (!o.lingerMs.length || o.lingerMs.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError('--linger-ms needs whole milliseconds >= 0, comma-separated'); break;
+      case '--redis-core': o.redisCore = Math.round(num()); break;
+      case '--node-env': {
+        const v = val();
+        const eq = v.indexOf('=');
+        const k = eq > 0 ? v.slice(0, eq) : '';
+        if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new UsageError(`--node-env needs KEY=VALUE, got ${JSON.stringify(v)}`);
+        if (RUN_ENV_KEYS.includes(k)) throw new UsageError(`--node-env: ${k} is set by the benchmark for every node`);
+        o.nodeEnv[k] = v.slice(eq + 1);
+        break;
+      }
+      case '--sub-conns': o.subConns = Math.max(1, Math.round(num())); break;
+      case '--subs-per-conn': o.subsPerConn = Math.max(1, Math.round(num())); break;
       case '--broker-core': o.brokerCore = Math.round(num()); break;
       case '--load-core': o.loadCore = Math.round(num()); break;
       case '--pause': o.pause = num(); break;
@@ -108,6 +138,7 @@ function parseArgs(argv) {
     }
   }
   for (const x of o.only) if (!ALL.includes(x)) throw new UsageError(`--only: unknown measurement '${x}' (known: ${ALL.join(',')})`);
+  for (const x of o.clusterModes ?? []) if (!CLUSTER_MODES.includes(x)) throw new UsageError(`--cluster-modes: unknown mode '${x}' (known: ${CLUSTER_MODES.join(',')})`);
   if (o.contenders) {
     for (const x of o.contenders) if (!CONTENDERS[x]) throw new UsageError(`--contenders: unknown '${x}' (known: ${Object.keys(CONTENDERS).join(',')})`);
     const keep = (xs) => xs.filter((x) => o.contenders.includes(x));
@@ -129,7 +160,10 @@ function parseArgs(argv) {
   o.pause ??= q ? 0.5 : 2;
   o.clusterSubs ??= q ? 20 : 100;
   o.clusterRates ??= q ? [1000] : [1000, 10000];
-  o.clusterModes ??= ['throughput', 'latency', 'commands'];
+  o.clusterModes ??= q ? ['throughput', 'latency', 'commands'] : [...CLUSTER_MODES];
+  o.redisCore ??= o.brokerCore;
+  o.subConns ??= q ? 500 : 2000;
+  o.subsPerConn ??= 20;
   return o;
 }
 class UsageError extends Error {}
@@ -639,6 +673,9 @@ function summary(o, machine) {
   const cl = clusterSummary(o, records, { fmt, cell, median, nums, brokerFlags });
   L.push(...cl.lines);
   flags.push(...cl.flags);
+  const sb = subscriptionsSummary(o, records, { fmt, cell, median, brokerFlags });
+  L.push(...sb.lines);
+  flags.push(...sb.flags);
 
   if (flags.length) L.push('## Warnings', '', ...flags.map((f) => `- ${f}`), '');
 
@@ -668,7 +705,7 @@ async function main() {
   if (missing.length) fail(`${missing.join(', ')} missing: run \`make build\` (or \`npm ci && npx tsc -b\`) first.`);
   if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) fail('taskset (util-linux) is required to pin the broker and the load to separate cores.');
   const cores = os.cpus().length;
-  for (const c of [o.brokerCore, o.loadCore]) if (c >= cores) fail(`core ${c} does not exist (this machine has ${cores}); use --broker-core/--load-core.`);
+  for (const c of [o.brokerCore, o.loadCore, o.redisCore]) if (c >= cores) fail(`core ${c} does not exist (this machine has ${cores}); use --broker-core/--load-core/--redis-core.`);
   if (o.brokerCore === o.loadCore) log(`WARNING: broker and load share core ${o.brokerCore}: results are not comparable with the 2-core setup`);
   const nofile = nofileSoft();
   if (o.only.includes('idle') && nofile != null && nofile < o.conns + 512) {
@@ -699,7 +736,8 @@ async function main() {
   log(`results -> ${OUT_FILE}`);
 
   const clusterHelpers = { start, stop, stopBroker, waitFor, freePort, canConnect, httpOk, runLoad, record, log, sleep, fmt, BROKER_MAIN };
-  const steps = { parser: benchParser, fanout: benchFanout, fixed: benchFixed, idle: benchIdle, syscalls: benchSyscalls, cluster: (x) => benchCluster(x, clusterHelpers) };
+  const steps = { parser: benchParser, fanout: benchFanout, fixed: benchFixed, idle: benchIdle, syscalls: benchSyscalls, cluster: (x) => benchCluster(x, clusterHelpers),
+    subscriptions: (x) => benchSubscriptions(x, { ...clusterHelpers, nofileSoft }) };
   let failures = 0;
   for (const name of ALL) {
     if (!o.only.includes(name)) continue;

@@ -83,7 +83,7 @@ describe('RedisBroker across a Redis outage', { ...REDIS_SUITE, skip }, () => {
     await redis().start();
     await redisUp([a, b], true);
     await a.broker.publish(VHOST, dest, NONE, text('fence'), true);
-    await eventually(() => b.handler.count(dest, 'fence') === 1, 'fence on B');
+    await eventually(() => b.handler.count(dest, 'fence') === 1 && a.handler.count(dest, 'fence') === 1, 'fence on A and B');
     assert.deepEqual(b.handler.bodies(dest), ['1', '2', 'fence']);
     assert.deepEqual(a.handler.bodies(dest), ['1', '2', '3', '4', 'fence']);
     assert.equal(b.broker.clusterStats().gaps, 2, 'B sees the jump in the publisher sequence: two never reached it');

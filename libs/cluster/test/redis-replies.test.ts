@@ -3,7 +3,7 @@
 // or for a reply queue its owner no longer has, is counted as unroutable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bodyOf, NONE, REDIS_SUITE, takeNext, text, useNodes, VHOST } from './nodes.js';
+import { BASE_OPTIONS, bodyOf, NEVER_MS, NONE, REDIS_SUITE, takeNext, text, useNodes, VHOST } from './nodes.js';
 import { eventually, redisUnavailable } from './redis.js';
 
 describe('RedisBroker reply queues', { ...REDIS_SUITE, skip: redisUnavailable() }, () => {
@@ -53,6 +53,15 @@ describe('RedisBroker reply queues', { ...REDIS_SUITE, skip: redisUnavailable() 
     assert.ok(ttl > 0 && ttl <= 3 * 500, `the inbox expires unless renewed (${ttl} ms)`);
     await b.broker.close();
     assert.equal(await redis().inspect.exists(keys().inbox(b.id)), 0);
+    await a.broker.enqueue(VHOST, `/reply-queue/${b.id}/s/r`, NONE, text('too late'));
+    assert.equal(a.broker.stats().unroutable, 1);
+  });
+
+  test('a node that died (stopped renewing) loses its inbox after 3 node TTLs: replies to it are then unroutable', async () => {
+    const [a, b] = [await node('a'), await node('b', { heartbeatMs: NEVER_MS })];
+    const since = Date.now();
+    await eventually(async () => (await redis().inspect.exists(keys().inbox(b.id))) === 0, () => 'the inbox of the dead node is still there', 5_000);
+    assert.ok(Date.now() - since >= 3 * BASE_OPTIONS.nodeTtlMs - 400, 'not before about 3 node TTLs');
     await a.broker.enqueue(VHOST, `/reply-queue/${b.id}/s/r`, NONE, text('too late'));
     assert.equal(a.broker.stats().unroutable, 1);
   });

@@ -70,6 +70,49 @@ describe('RedisBroker stream trimming and publish pressure', { skip: redisUnavai
     await eventually(() => a.broker.publishPressure(VHOST, dest) === 'none' && a.handler.relieved > relievedBefore, () => `pressure ${a.broker.publishPressure(VHOST, dest)}, relieved ${a.handler.relieved}`);
   });
 
+  test('a reader that skipped entries trimmed past the hard bound stops pressing publishers once it caught up (its read count is corrected)', async () => {
+    const a = await node('a', { heartbeatMs: 20, streamLagPressure: 50, streamMaxEntries: 200 });
+    const dest = '/topic/overrun';
+    const key = keys().topic(VHOST, dest);
+    await register('overrun');
+    await stalledReader(dest, 'overrun');
+    // Far past the hard bound in one go: XADD's MAXLEN trims entries the reader never got.
+    for (const x of range(600)) void a.broker.publish(VHOST, dest, NONE, text(x));
+    await a.broker.publish(VHOST, dest, NONE, text('600'), true);
+    await eventually(() => a.broker.publishPressure(VHOST, dest) === 'full', () => `pressure ${a.broker.publishPressure(VHOST, dest)}`);
+    await catchUp(dest, 'overrun');
+    let group: unknown[] = [];
+    await eventually(async () => {
+      group = ((await redis().inspect.xinfo('GROUPS', key)) as unknown[][]).find((x) => x[1] === 'overrun')!;
+      return a.broker.publishPressure(VHOST, dest) === 'none' && group[group.indexOf('lag') + 1] === 0;
+    }, () => `pressure ${a.broker.publishPressure(VHOST, dest)}, group ${JSON.stringify(group)}`);
+  });
+
+  test('a node that finds entries missing corrects its group\'s read count, so its lag does not stay too high', async () => {
+    const b = await node('b');
+    const dest = '/topic/recount';
+    await b.broker.watch(VHOST, dest, false);
+    const key = keys().topic(VHOST, dest);
+    const add = (seq: number): Promise<unknown> => redis().inspect.xadd(key, '*', 'd', encodeEntry(NONE, text(`m${seq}`)), 'o', `feedbeef:${seq}`);
+    for (let seq = 1; seq <= 5; seq++) await add(seq);
+    await eventually(() => b.handler.bodies(dest).length === 5, () => `B got ${b.handler.bodies(dest)}`);
+    // 20 entries arrive and all but the last 10 are trimmed before B can read them (one MULTI):
+    // Redis's count of B's reads then misses 10.
+    const burst = redis().inspect.multi();
+    for (let seq = 6; seq <= 25; seq++) burst.xadd(key, '*', 'd', encodeEntry(NONE, text(`m${seq}`)), 'o', `feedbeef:${seq}`);
+    burst.xtrim(key, 'MAXLEN', 10);
+    await burst.exec();
+    await eventually(() => b.handler.bodies(dest).length === 15, () => `B got ${b.handler.bodies(dest).length}`);
+    assert.equal(b.broker.clusterStats().gaps, 10);
+    await add(26);
+    await eventually(() => b.handler.bodies(dest).length === 16, () => 'm26');
+    let group: unknown[] = [];
+    await eventually(async () => {
+      group = ((await redis().inspect.xinfo('GROUPS', key)) as unknown[][]).find((x) => x[1] === b.id)!;
+      return group[group.indexOf('lag') + 1] === 0;
+    }, () => `group of B: ${JSON.stringify(group)}`);
+  });
+
   test('entries missing from a stream (a publisher\'s seq jumps) are counted, and the next message says how many', async () => {
     const b = await node('b');
     const dest = '/topic/holes';

@@ -34,7 +34,7 @@ export function resolveAck(frame: Frame, version: StompVersion, subs: Subscripti
   if (version === '1.2') {
     named = required(h, 'id', frame.command);
     const dot = named.indexOf('.');
-    sub = subs?.byOrdinal.get(Number(named.slice(0, dot)));
+    sub = subs?.byOrdinal?.get(Number(named.slice(0, dot)));
     delivery = dot > 0 ? sub?.unacked.get(Number(named.slice(dot + 1))) : undefined;
     // Number() is lenient (" 1", "01", "0x1", "1.0"): only the exact ack header value names it.
     if (delivery !== undefined && named !== `${sub!.ordinal}.${delivery.tag}`) delivery = undefined;

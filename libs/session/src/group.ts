@@ -8,9 +8,10 @@
 // WebSocket message per subscriber (see outbox.ts); STOMP clients parse several frames out of one
 // message.
 import type { Message } from '@stompede/broker-api';
-import { utf8Length, writeUtf8, type Escaping } from '@stompede/stomp';
-import { messageTail } from './message-frame.js';
+import { utf8Length, writeUtf8, type StompVersion } from '@stompede/stomp';
+import { messageOpening, messageTail } from './message-frame.js';
 import type { Outbox } from './outbox.js';
+import { hasMember, memberCount, membersOf, withMember, withoutMember, type SmallSet } from './small-set.js';
 import type { GroupPublisher } from './transport.js';
 
 /** A member that is written to per socket. */
@@ -29,9 +30,9 @@ const MIN_BATCH_BYTES = 1024;
 export class Group {
   dirty = false;
   /** Members reached by native publish. */
-  readonly native = new Set<NativeMember>();
+  private native: SmallSet<NativeMember>;
   /** Members written to per socket. */
-  readonly members = new Set<GroupMember>();
+  private members: SmallSet<GroupMember>;
   /** Bytes natively published since the members' backlogs were last looked at. */
   private uncheckedBytes = 0;
   private batch: Uint8Array | null = null;
@@ -42,36 +43,70 @@ export class Group {
   lastMessageId: string | undefined;
 
   constructor(
-    /** Name of the native topic: short, since uWS hashes it on every publish. */
-    readonly topic: string,
-    readonly key: string,
-    /** "MESSAGE\nsubscription:<id>\n" */
-    readonly opening: string,
-    readonly escaping: Escaping,
+    /** Numbers the group's native topic (see `topic`). */
+    private readonly seq: number,
+    /** The members' subscription id. */
+    readonly id: string,
+    /** The members' STOMP version: how their headers are escaped. */
+    readonly escaping: StompVersion,
     private readonly outbox: Outbox,
     /** Native publishes between two looks at the members' backlogs. */
     private readonly checkEveryBytes: number,
   ) {}
 
+  /**
+   * Name of the native topic: short, since uWS hashes it on every publish. Made when used rather
+   * than kept: most groups are per-user feeds with one member and rarely publish.
+   */
+  get topic(): string {
+    return 'g' + this.seq.toString(36);
+  }
+
   get empty(): boolean {
-    return this.native.size === 0 && this.members.size === 0;
+    return this.native === undefined && this.members === undefined;
   }
 
   get size(): number {
-    return this.native.size + this.members.size;
+    return memberCount(this.native) + memberCount(this.members);
+  }
+
+  /** Members reached by native publish. */
+  get nativeSize(): number {
+    return memberCount(this.native);
+  }
+
+  addNative(member: NativeMember): void {
+    this.native = withMember(this.native, member);
+  }
+
+  addMember(member: GroupMember): void {
+    this.members = withMember(this.members, member);
+  }
+
+  isNative(member: NativeMember): boolean {
+    return hasMember(this.native, member);
+  }
+
+  removeNative(member: NativeMember): void {
+    this.native = withoutMember(this.native, member);
+  }
+
+  removeMember(member: GroupMember): void {
+    this.members = withoutMember(this.members, member);
   }
 
   /** Encodes `message` once for the whole group and hands it to every member. */
   deliver(message: Message, binary: boolean): void {
     this.lastMessageId = message.id;
-    const head = this.opening + messageTail(message, this.escaping);
+    // Not kept on the group: one concatenation per message costs less than a string per group.
+    const head = messageOpening(this.id, this.escaping) + messageTail(message, this.escaping);
     const headBytes = utf8Length(head);
     const frameBytes = headBytes + message.body.length + 1;
-    const native = this.native.size > 0 && this.outbox.publisher !== null;
+    const native = this.native !== undefined && this.outbox.publisher !== null;
     if (!native || !this.outbox.coalesce) {
       const frame = encode(new Uint8Array(frameBytes), 0, head, headBytes, message.body);
       if (native) this.publish(this.outbox.publisher!, frame, binary);
-      for (const m of this.members) m.deliverShared(frame, binary);
+      this.share(frame, binary);
       return;
     }
     this.reserve(frameBytes);
@@ -79,18 +114,22 @@ export class Group {
     encode(this.batch!, start, head, headBytes, message.body);
     this.batchLen += frameBytes;
     if (binary) this.batchBinary = true;
-    if (this.members.size > 0) {
-      const frame = this.batch!.subarray(start, start + frameBytes);
-      for (const m of this.members) m.deliverShared(frame, binary);
-    }
+    if (this.members !== undefined) this.share(this.batch!.subarray(start, start + frameBytes), binary);
     this.outbox.addGroup(this);
   }
 
   flush(publisher: GroupPublisher): void {
     this.dirty = false;
     if (this.batch === null) return;
-    if (this.native.size > 0) this.publish(publisher, this.batch.subarray(0, this.batchLen), this.batchBinary);
+    if (this.native !== undefined) this.publish(publisher, this.batch.subarray(0, this.batchLen), this.batchBinary);
     this.dropBatch();
+  }
+
+  /** Hands a frame to the members written to per socket. */
+  private share(frame: Uint8Array, binary: boolean): void {
+    const members = this.members;
+    if (members instanceof Set) for (const m of members) m.deliverShared(frame, binary);
+    else members?.deliverShared(frame, binary);
   }
 
   /**
@@ -105,7 +144,7 @@ export class Group {
     this.uncheckedBytes += bytes.length;
     if (this.uncheckedBytes < this.checkEveryBytes) return;
     this.uncheckedBytes = 0;
-    for (const m of [...this.native]) m.checkBacklog();
+    for (const m of membersOf(this.native)) m.checkBacklog();
   }
 
   /**

@@ -29,19 +29,14 @@ export const SENDS_ACCEPTED_HEADER = 'x-sends-accepted';
 /**
  * Publishes a SEND's body and user headers; the broker's completion says when it is accepted. Under
  * publish pressure the message is still accepted and the session's input is held; past it (a node
- * reading the destination would lose messages) the SEND is refused.
+ * reading the destination would lose messages) the SEND is refused. `checked`: a committed
+ * transaction's SEND, whose refusal was decided for the whole transaction (refuseOverloaded).
  */
-export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publisher: PublishingSession): Completion {
+export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publisher: PublishingSession, checked = false): Completion {
   const name = required(frame.headers, 'destination', 'SEND');
   const destination = checkedDestination(name, 'send', hub.config);
   const pressure = hub.router.pressure(vhost, destination);
-  if (pressure === 'full') {
-    throw new Refusal(
-      'destination overloaded',
-      `A node reading ${destination.name} is too far behind (close to STOMPEDE_REDIS_STREAM_MAX_ENTRIES): the message was not accepted. ${SENDS_ACCEPTED_HEADER} says how many SENDs of this connection were; publish again later.`,
-      [[SENDS_ACCEPTED_HEADER, String(publisher.sendsAccepted)]],
-    );
-  }
+  if (pressure === 'full' && !checked) throw overloaded(destination.name, publisher);
   const headers = userHeaders(frame.headers, publisher);
   let done: Completion;
   try {
@@ -51,6 +46,26 @@ export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publi
   }
   if (pressure === 'slow') publisher.holdInput();
   return done;
+}
+
+/**
+ * A transaction is applied whole or not at all: at its COMMIT, if any of its SENDs would be refused
+ * (destination overloaded), the COMMIT is, before anything of it is published.
+ */
+export function refuseOverloaded(frames: readonly Frame[], hub: SessionHost, vhost: string, publisher: PublishingSession): void {
+  for (const frame of frames) {
+    if (frame.command !== 'SEND') continue;
+    const destination = checkedDestination(required(frame.headers, 'destination', 'SEND'), 'send', hub.config);
+    if (hub.router.pressure(vhost, destination) === 'full') throw overloaded(destination.name, publisher);
+  }
+}
+
+function overloaded(destination: string, publisher: PublishingSession): Refusal {
+  return new Refusal(
+    'destination overloaded',
+    `A node reading ${destination} is too far behind (close to STOMPEDE_REDIS_STREAM_MAX_ENTRIES): the message was not accepted. ${SENDS_ACCEPTED_HEADER} says how many SENDs of this connection were; publish again later.`,
+    [[SENDS_ACCEPTED_HEADER, String(publisher.sendsAccepted)]],
+  );
 }
 
 /** User headers of a SEND, without server-owned ones; a /temp-queue reply-to becomes a reply queue. */

@@ -33,6 +33,7 @@ function deliverReplay(sub: Subscription, resume: Resume, replay: Replay): void 
   for (const m of resume.caughtUp(replay)) sub.session.deliverTopic(sub, m);
 }
 
+/** Still subscribed: resuming subscriptions are delivered one by one, from their node's `single`. */
 function attached(sub: Subscription): boolean {
-  return sub.node !== undefined && sub.session.state === 'connected';
+  return sub.topicNode?.hasSingle(sub) === true && sub.session.state === 'connected';
 }

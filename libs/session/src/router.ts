@@ -5,13 +5,14 @@ import type { SessionConfig } from './config.js';
 import { REPLY_QUEUE_PREFIX, resolveDestination, type Destination } from './destinations.js';
 import { Group } from './group.js';
 import type { Logger } from './logger.js';
-import { messageOpening, textBody } from './message-frame.js';
+import { textBody } from './message-frame.js';
 import type { Metrics } from './metrics.js';
 import type { DeadLetterReason, RouterPort } from './host.js';
 import type { Outbox } from './outbox.js';
 import { QueueBinding } from './queue-binding.js';
 import { PublishCounts } from './publish-counts.js';
 import { admitLive } from './resume-delivery.js';
+import { withMember, withoutMember } from './small-set.js';
 import type { Subscription } from './subscription.js';
 import { TopicIndex, type TopicNode } from './topic-index.js';
 
@@ -129,28 +130,24 @@ export class Router implements BrokerHandler, RouterPort {
     }
     const { node, created } = v.topics.ensure(d.name, d.prefixLength, d.wildcard);
     if (created) this.watch(vhost, node);
-    sub.node = node;
+    // The node stands for the destination from now on: its name is then kept once, not per subscriber.
+    sub.destination = node;
     const watched = !created && this.broker.clusterReachable?.() === false ? unreachable() : node.watching;
     if (sub.acked || sub.resume !== undefined) {
-      node.single.add(sub);
+      node.single = withMember(node.single, sub);
       return watched;
     }
-    const key = sub.id + '\u0000' + sub.session.version;
-    let group = node.groups.get(key);
+    const version = sub.session.version;
+    let group = node.group(sub.id, version);
     if (group === undefined) {
-      group = new Group(
-        'g' + (++this.groupSeq).toString(36),
-        key,
-        messageOpening(sub.id, sub.session.version),
-        sub.session.version,
-        this.outbox,
-        this.config.maxPendingOutboundBytes / 8,
-      );
-      node.groups.set(key, group);
+      group = new Group(++this.groupSeq, sub.id, version, this.outbox, this.config.maxPendingOutboundBytes / 8);
+      node.addGroup(group);
     }
     sub.group = group;
+    // Equal by construction; the group's copy lets thousands of members keep one string.
+    sub.id = group.id;
     sub.joinedAfter = group.lastMessageId;
-    sub.session.joinGroup(sub, group);
+    sub.session.joinGroup(group);
     return watched;
   }
 
@@ -169,18 +166,18 @@ export class Router implements BrokerHandler, RouterPort {
       }
       return;
     }
-    const node = sub.node;
-    if (node === undefined) return;
-    sub.node = undefined;
+    const node = sub.topicNode;
     const group = sub.group;
     if (group !== undefined) {
       sub.group = undefined;
-      sub.session.leaveGroup(sub, group);
-      if (group.empty) node.groups.delete(group.key);
+      sub.session.leaveGroup(group);
+      if (group.empty) node!.removeGroup(group);
+    } else if (node?.hasSingle(sub)) {
+      node.single = withoutMember(node.single, sub);
     } else {
-      node.single.delete(sub);
+      return; // not attached
     }
-    this.forgetIfEmpty(vhost, v, node);
+    this.forgetIfEmpty(vhost, v, node!);
   }
 
   ackEntry(vhost: string, entry: QueuedMessage): void {
@@ -233,9 +230,7 @@ export class Router implements BrokerHandler, RouterPort {
     if (v === undefined) return [];
     const out: LocalDestination[] = [];
     for (const node of v.topics.nodes()) {
-      let subscribers = node.single.size;
-      for (const g of node.groups.values()) subscribers += g.size;
-      out.push({ name: node.pattern, kind: 'topic', pattern: node.wildcard, subscribers });
+      out.push({ name: node.pattern, kind: 'topic', pattern: node.wildcard, subscribers: node.subscribers });
     }
     for (const q of v.queues.values()) {
       if (!q.name.startsWith(REPLY_QUEUE_PREFIX)) out.push({ name: q.name, kind: 'queue', pattern: false, subscribers: q.consumers.length });
@@ -255,15 +250,23 @@ export class Router implements BrokerHandler, RouterPort {
   }
 
   private deliverToNode(node: TopicNode<Subscription>, message: Message, binary: boolean): void {
-    for (const group of node.groups.values()) {
-      // Native members are counted here; members written per socket count themselves, since only
-      // they know whether a slow-consumer policy dropped the frame.
-      this.metrics.messagesDelivered += group.native.size;
-      group.deliver(message, binary);
-    }
-    for (const sub of node.single) {
-      if (sub.resume === undefined || admitLive(sub, sub.resume, message, this.config.maxPendingOutboundBytes)) sub.session.deliverTopic(sub, message);
-    }
+    const groups = node.groups;
+    if (groups instanceof Map) for (const group of groups.values()) this.deliverToGroup(group, message, binary);
+    else if (groups !== undefined) this.deliverToGroup(groups, message, binary);
+    const single = node.single;
+    if (single instanceof Set) for (const sub of single) this.deliverToSingle(sub, message);
+    else if (single !== undefined) this.deliverToSingle(single, message);
+  }
+
+  private deliverToGroup(group: Group, message: Message, binary: boolean): void {
+    // Native members are counted here; members written per socket count themselves, since only
+    // they know whether a slow-consumer policy dropped the frame.
+    this.metrics.messagesDelivered += group.nativeSize;
+    group.deliver(message, binary);
+  }
+
+  private deliverToSingle(sub: Subscription, message: Message): void {
+    if (sub.resume === undefined || admitLive(sub, sub.resume, message, this.config.maxPendingOutboundBytes)) sub.session.deliverTopic(sub, message);
   }
 
   private watch(vhost: string, node: TopicNode<Subscription>): void {

@@ -14,7 +14,7 @@ import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
 import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { HeldInput, type HeldInputOwner } from './held-input.js';
-import { publishSend, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
+import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
 import { errorFrame, Refusal } from './refusal.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
@@ -273,7 +273,7 @@ export class Session
   }
 
   /** Called by the router when an auto-ack subscription joins its group. */
-  joinGroup(sub: Subscription, group: Group): void {
+  joinGroup(group: Group): void {
     const config = this.hub.config;
     if (config.fanoutMode === 'native' && config.slowConsumerPolicy === 'disconnect' && this.hub.outbox.publisher !== null) {
       // Frames queued before this SUBSCRIBE must not be overtaken by the group's frames.
@@ -282,29 +282,27 @@ export class Session
       // publish them before this socket joins (a per-socket member would not get them either).
       if (group.dirty) group.flush(this.hub.outbox.publisher);
       if (this.transport.joinGroup(group.topic)) {
-        group.native.add(this);
-        sub.native = true;
+        group.addNative(this);
         return;
       }
     }
-    group.members.add(this);
+    group.addMember(this);
   }
 
-  leaveGroup(sub: Subscription, group: Group): void {
-    if (sub.native) {
+  leaveGroup(group: Group): void {
+    // A session has at most one subscription per group: the group's key includes the id.
+    if (group.isNative(this)) {
       // Messages batched for the group this turn were routed while this subscription was live;
       // publish them while this socket is still a member (it may be the last one).
       const publisher = this.hub.outbox.publisher;
       if (group.dirty && publisher !== null) group.flush(publisher);
-      sub.native = false;
-      group.native.delete(this);
+      group.removeNative(this);
       // A closing socket keeps its native topics until uWS closes it: leaving its last topic makes
       // uWS discard published messages it has not written yet, which the final RECEIPT/ERROR/close
       // would otherwise drain first.
       if (this.state !== 'closing') this.transport.leaveGroup(group.topic);
     } else {
-      // A session has at most one subscription per group: the group key includes the id.
-      group.members.delete(this);
+      group.removeMember(this);
     }
   }
 
@@ -377,7 +375,7 @@ export class Session
     switch (frame.command) {
       case 'SEND':
         if (this.inTransaction(frame)) break;
-        this.track(publishSend(frame, this.hub, this.vhost, this));
+        this.track(publishSend(frame, this.hub, this.vhost, this, !receipts));
         this.sendsAccepted++;
         break;
       case 'SUBSCRIBE':
@@ -435,7 +433,9 @@ export class Session
    * large for V8 to inline into `onFrame`, which costs every frame.
    */
   private commit(h: Headers): void {
-    for (const f of this.openTransactions().commit(h)) {
+    const frames = this.openTransactions().commit(h);
+    refuseOverloaded(frames, this.hub, this.vhost, this);
+    for (const f of frames) {
       // A frame of the transaction can end the connection (a slow consumer while settling): the
       // rest of it is then discarded with the connection, like any uncommitted work.
       if (this.state !== 'connected') return;

@@ -5,7 +5,6 @@ import type { Completion } from '@stompede/broker-api';
 import type { Headers } from '@stompede/stomp';
 import { REPLY_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
 import type { SessionHost } from './host.js';
-import { messageOpening } from './message-frame.js';
 import { checkedDestination, Refusal, required } from './refusal.js';
 import { resumeRequest } from './resume.js';
 import { replayInto } from './resume-delivery.js';
@@ -19,7 +18,8 @@ export interface TableOwner extends SubscriberSession {
 
 export class SubscriptionTable {
   readonly byId = new Map<string, Subscription>();
-  readonly byOrdinal = new Map<number, Subscription>();
+  /** Acked subscriptions by ordinal, the first part of their `ack` ids (auto-ack ones have none). */
+  byOrdinal: Map<number, Subscription> | undefined;
   private nextOrdinal = 0;
   /** /temp-queue/<name> -> its reply-queue subscription */
   private replyQueues: Map<string, Subscription> | undefined;
@@ -38,8 +38,9 @@ export class SubscriptionTable {
     if (this.byId.has(id)) {
       throw new Refusal('duplicate subscription', `Subscription id "${id}" is already in use on this connection.`);
     }
-    const ackMode = (h.get('ack') ?? 'auto') as AckMode;
-    if (!ACK_MODES.includes(ackMode)) {
+    // The constant rather than the header's own string: one copy for every subscription.
+    const ackMode = ACK_MODES.find((m) => m === (h.get('ack') ?? 'auto'));
+    if (ackMode === undefined) {
       throw new Refusal('invalid ack mode', `ack must be auto, client or client-individual, got "${h.get('ack')}".`);
     }
     const prefetch = h.get('prefetch-count');
@@ -51,9 +52,10 @@ export class SubscriptionTable {
     if (requested > 0) window = Math.min(window, requested);
     const resume = resumeRequest(h, destination);
     const sub = this.add(id, destination, ackMode, window);
-    sub.resume = resume;
+    if (resume !== undefined) sub.resume = resume;
     const router = this.hub.router;
     const watched = router.subscribe(this.session.vhost, sub);
+    this.index(sub);
     return resume === undefined ? watched : replayInto(sub, resume, router.broker, this.session.vhost, watched);
   }
 
@@ -89,6 +91,7 @@ export class SubscriptionTable {
     const sub = this.add(tempName, destination, 'auto', this.hub.config.maxUnacked);
     // A queue: attached at once, there is nothing to wait for.
     this.hub.router.subscribe(this.session.vhost, sub);
+    this.index(sub);
     this.replyQueues ??= new Map();
     this.replyQueues.set(tempName, sub);
     return name;
@@ -99,7 +102,7 @@ export class SubscriptionTable {
     for (const sub of [...this.byId.values()]) this.drop(sub);
   }
 
-  /** A new subscription, known to the session; the caller attaches it to the router. */
+  /** A new subscription; the caller attaches it to the router, then indexes it. */
   private add(id: string, destination: Destination, ackMode: AckMode, window: number): Subscription {
     const config = this.hub.config;
     if (this.byId.size >= config.maxSubscriptions) {
@@ -108,21 +111,21 @@ export class SubscriptionTable {
         `A connection may hold at most ${config.maxSubscriptions} subscriptions (maxSubscriptions).`,
       );
     }
-    const version = this.session.version;
-    const sub = new Subscription(this.session, ++this.nextOrdinal, id, destination, ackMode, window);
-    sub.opening = messageOpening(id, version);
-    if (version !== '1.2') sub.byMessageId = new Map();
     this.hub.metrics.subscriptions++;
-    this.byId.set(id, sub);
-    this.byOrdinal.set(sub.ordinal, sub);
-    return sub;
+    return new Subscription(this.session, id, destination, ackMode, ++this.nextOrdinal, window);
+  }
+
+  /** After the router has attached `sub`, which may have replaced its id by an equal shared string. */
+  private index(sub: Subscription): void {
+    this.byId.set(sub.id, sub);
+    if (sub.acked) (this.byOrdinal ??= new Map()).set(sub.ordinal, sub);
   }
 
   private drop(sub: Subscription): void {
     const router = this.hub.router;
     const vhost = this.session.vhost;
     this.byId.delete(sub.id);
-    this.byOrdinal.delete(sub.ordinal);
+    if (sub.acked) this.byOrdinal?.delete(sub.ordinal);
     this.hub.metrics.subscriptions--;
     // Unacked queue entries go back, in their original order, ahead of newer ones.
     const unacked = [...sub.unacked.values()].reverse();
@@ -130,7 +133,7 @@ export class SubscriptionTable {
       sub.untrack(d);
       if (d.entry !== undefined) router.requeueEntry(vhost, d.entry);
     }
-    sub.held = undefined;
+    sub.dropHeld();
     router.unsubscribe(vhost, sub);
     if (sub.destination.kind === 'reply') {
       this.replyQueues?.delete(sub.id);

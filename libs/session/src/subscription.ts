@@ -3,10 +3,11 @@ import { Deque, type Message, type QueuedMessage } from '@stompede/broker-api';
 import type { StompVersion } from '@stompede/stomp';
 import type { Destination } from './destinations.js';
 import type { Group } from './group.js';
+import { messageOpening } from './message-frame.js';
 import type { QueueBinding } from './queue-binding.js';
 import type { Resume } from './resume.js';
 import type { SessionState } from './session-state.js';
-import type { TopicNode } from './topic-index.js';
+import { TopicNode } from './topic-index.js';
 
 /** What a subscription's session does for it (session.ts implements it). */
 export interface SubscriberSession {
@@ -17,8 +18,8 @@ export interface SubscriberSession {
   deliverQueued(sub: Subscription, entry: QueuedMessage): void;
   /** A topic message for a subscription delivered on its own (client-acked or resuming). */
   deliverTopic(sub: Subscription, message: Message): void;
-  joinGroup(sub: Subscription, group: Group): void;
-  leaveGroup(sub: Subscription, group: Group): void;
+  joinGroup(group: Group): void;
+  leaveGroup(group: Group): void;
   /** Closes the session: it fell too far behind. */
   abortSlowConsumer(): void;
 }
@@ -42,38 +43,70 @@ interface Held {
   readonly previous: number;
 }
 
-export class Subscription {
+const NO_DELIVERIES: ReadonlyMap<number, Delivery> = new Map();
+
+/**
+ * What a subscription keeps when its deliveries are written for it alone: client-acked and
+ * resuming topic subscriptions and queue consumers. Auto-ack topic subscriptions, delivered through
+ * their fan-out group, are most subscriptions and never need it, so it is created on first use.
+ */
+class Solo {
   /** Deliveries awaiting ACK/NACK, in delivery order (which cumulative `client` acks rely on). */
-  readonly unacked = new Map<number, Delivery>();
+  unacked: Map<number, Delivery> | undefined;
   /** STOMP 1.0/1.1 acknowledge by message-id; the index exists only for those sessions. */
   byMessageId: Map<string, Delivery> | undefined;
   /** Topic messages that arrived while the subscription had no credit or its socket no room. */
   held: Deque<Held> | undefined;
   heldBytes = 0;
-  group: Group | undefined;
-  /** Joined its group through the transport's native fan-out (a uWS topic). */
-  native = false;
-  node: TopicNode<Subscription> | undefined;
-  queue: QueueBinding | undefined;
-  /** "MESSAGE\nsubscription:<id>\n" for deliveries written for this subscription alone. */
-  opening = '';
-  /** Set when SUBSCRIBE asked to resume after a message (x-resume-after); see resume.ts. */
-  resume: Resume | undefined;
-  /** message-id of the latest topic message written for this subscription alone (not through a group). */
+  /** "MESSAGE\nsubscription:<id>\n", made with the first delivery. */
+  opening: string | undefined;
+  /** message-id of the latest topic message written for this subscription alone. */
   lastMessageId: string | undefined;
-  /** The group's lastMessageId when this subscription joined it: that message was not for it. */
-  joinedAfter: string | undefined;
+  resume: Resume | undefined;
+  queue: QueueBinding | undefined;
 
   constructor(
-    readonly session: SubscriberSession,
-    /** Unique within the session; used in `ack` header values. */
-    readonly ordinal: number,
-    readonly id: string,
-    readonly destination: Destination,
     readonly ackMode: AckMode,
+    /** Unique within the session; the first part of `ack` header values. */
+    readonly ordinal: number,
     /** Most unacked deliveries; prefetch-count or the configured ceiling. */
     readonly window: number,
   ) {}
+}
+
+export class Subscription {
+  group: Group | undefined;
+  /** The group's lastMessageId when this subscription joined it: that message was not for it. */
+  joinedAfter: string | undefined;
+  private solo: Solo | undefined;
+
+  constructor(
+    readonly session: SubscriberSession,
+    /** Replaced by the group's equal copy when it joins one, so that a group's members keep one string. */
+    public id: string,
+    /**
+     * For a topic, its node in the router's index once subscribed: one object per destination,
+     * however many subscribe to it, and its name kept once.
+     */
+    public destination: Destination,
+    /** Kept, with what only acked subscriptions need, in `solo`: most subscriptions are auto-ack. */
+    ackMode: AckMode,
+    /** Unique within the session; used in `ack` header values, so kept only for acked subscriptions. */
+    ordinal: number,
+    /** Most unacked deliveries (prefetch-count or the configured ceiling); acked subscriptions only. */
+    window: number,
+  ) {
+    if (ackMode !== 'auto') this.solo = new Solo(ackMode, ordinal, window);
+  }
+
+  /** The router's node for this subscription's topic destination or pattern. */
+  get topicNode(): TopicNode<Subscription> | undefined {
+    return this.destination instanceof TopicNode ? this.destination : undefined;
+  }
+
+  private own(): Solo {
+    return (this.solo ??= new Solo('auto', 0, 0));
+  }
 
   /**
    * message-id of the latest message delivered on this topic subscription; undefined for queues,
@@ -82,28 +115,90 @@ export class Subscription {
   get position(): string | undefined {
     if (this.destination.kind !== 'topic' || this.destination.wildcard) return undefined;
     // A resumed subscription that got nothing new since is still at its resume point.
-    if (this.group === undefined) return this.lastMessageId ?? this.resume?.afterId;
+    if (this.group === undefined) return this.solo?.lastMessageId ?? this.solo?.resume?.afterId;
     const last = this.group.lastMessageId;
     return last === this.joinedAfter ? undefined : last;
   }
 
+  get ackMode(): AckMode {
+    return this.solo?.ackMode ?? 'auto';
+  }
+
   get acked(): boolean {
-    return this.ackMode !== 'auto';
+    return this.solo !== undefined && this.solo.ackMode !== 'auto';
+  }
+
+  get ordinal(): number {
+    return this.solo?.ordinal ?? 0;
+  }
+
+  get window(): number {
+    return this.solo?.window ?? 0;
+  }
+
+  get unacked(): ReadonlyMap<number, Delivery> {
+    return this.solo?.unacked ?? NO_DELIVERIES;
+  }
+
+  get byMessageId(): ReadonlyMap<string, Delivery> | undefined {
+    return this.solo?.byMessageId;
   }
 
   /** Room for another unacked delivery. */
   get hasCredit(): boolean {
-    return this.unacked.size < this.window;
+    return !this.acked || this.unacked.size < this.solo!.window;
+  }
+
+  get resume(): Resume | undefined {
+    return this.solo?.resume;
+  }
+
+  set resume(resume: Resume | undefined) {
+    if (resume !== undefined || this.solo !== undefined) this.own().resume = resume;
+  }
+
+  get queue(): QueueBinding | undefined {
+    return this.solo?.queue;
+  }
+
+  set queue(queue: QueueBinding | undefined) {
+    if (queue !== undefined || this.solo !== undefined) this.own().queue = queue;
+  }
+
+  /** "MESSAGE\nsubscription:<id>\n" for deliveries written for this subscription alone. */
+  get opening(): string {
+    const solo = this.own();
+    return (solo.opening ??= messageOpening(this.id, this.session.version));
+  }
+
+  /** message-id of the latest topic message written for this subscription alone (not through a group). */
+  get lastMessageId(): string | undefined {
+    return this.solo?.lastMessageId;
+  }
+
+  set lastMessageId(id: string | undefined) {
+    this.own().lastMessageId = id;
+  }
+
+  get held(): Deque<Held> | undefined {
+    return this.solo?.held;
+  }
+
+  get heldBytes(): number {
+    return this.solo?.heldBytes ?? 0;
   }
 
   track(delivery: Delivery): void {
-    this.unacked.set(delivery.tag, delivery);
-    this.byMessageId?.set(delivery.message.id, delivery);
+    const solo = this.solo!;
+    (solo.unacked ??= new Map()).set(delivery.tag, delivery);
+    // STOMP 1.0 and 1.1 clients acknowledge by message-id.
+    if (this.session.version !== '1.2') (solo.byMessageId ??= new Map()).set(delivery.message.id, delivery);
   }
 
   untrack(delivery: Delivery): void {
-    this.unacked.delete(delivery.tag);
-    this.byMessageId?.delete(delivery.message.id);
+    const solo = this.solo!;
+    solo.unacked?.delete(delivery.tag);
+    solo.byMessageId?.delete(delivery.message.id);
   }
 
   /**
@@ -121,16 +216,25 @@ export class Subscription {
   }
 
   hold(message: Message, previous: number, atHead: boolean): void {
-    this.held ??= new Deque();
+    const solo = this.own();
+    solo.held ??= new Deque();
     message.retain();
-    if (atHead) this.held.unshift({ message, previous });
-    else this.held.push({ message, previous });
-    this.heldBytes += message.body.length;
+    if (atHead) solo.held.unshift({ message, previous });
+    else solo.held.push({ message, previous });
+    solo.heldBytes += message.body.length;
   }
 
   nextHeld(): Held | undefined {
-    const h = this.held?.shift();
-    if (h !== undefined) this.heldBytes -= h.message.body.length;
+    const solo = this.solo;
+    const h = solo?.held?.shift();
+    if (h !== undefined) solo!.heldBytes -= h.message.body.length;
     return h;
+  }
+
+  /** Forgets what waits for credit: the subscription is gone. */
+  dropHeld(): void {
+    if (this.solo === undefined) return;
+    this.solo.held = undefined;
+    this.solo.heldBytes = 0;
   }
 }

@@ -1,21 +1,29 @@
 // Which local subscriptions a topic message reaches: exact destinations in a map, wildcard patterns
 // in a trie. Wildcard matches per destination are cached, since a topic is usually published to
 // many times between subscription changes; any pattern change clears the cache.
+import type { Destination } from './destinations.js';
 import type { Group } from './group.js';
+import { hasMember, memberCount, type SmallSet } from './small-set.js';
 import { splitName, WildcardTrie } from './wildcard-trie.js';
+
+const NONE: readonly never[] = [];
 
 /**
  * Everything subscribed to one destination or pattern in one vhost. `S` is what is delivered to one
- * by one (the router's Subscription; generic so that this module need not know it).
+ * by one (the router's Subscription; generic so that this module need not know it). It is also the
+ * subscribers' Destination: one object per destination, however many subscribe to it.
  */
-export class TopicNode<S> {
-  /** Auto-ack subscriptions, grouped for shared encoding. */
-  readonly groups = new Map<string, Group>();
+export class TopicNode<S extends object> implements Destination {
+  /**
+   * Auto-ack subscriptions, grouped for shared encoding: the group itself while there is one (most
+   * destinations), by key (groupKey) from the second on.
+   */
+  groups: Group | Map<string, Group> | undefined;
   /**
    * Subscriptions delivered one by one through their session: client / client-individual ones
    * (each tracks its own unacked messages) and resuming ones (each filters by stream position).
    */
-  readonly single = new Set<S>();
+  single: SmallSet<S>;
   /**
    * The broker's `watch` of this pattern while it completes: a subscriber's RECEIPT waits for it,
    * also when another subscriber's SUBSCRIBE started it. Cleared when it succeeds; a rejected one
@@ -29,15 +37,63 @@ export class TopicNode<S> {
     readonly wildcard: boolean,
   ) {}
 
+  get kind(): 'topic' {
+    return 'topic';
+  }
+
+  get name(): string {
+    return this.pattern;
+  }
+
   get empty(): boolean {
-    return this.groups.size === 0 && this.single.size === 0;
+    return this.groups === undefined && this.single === undefined;
+  }
+
+  /** Subscriptions here, for introspection. */
+  get subscribers(): number {
+    let n = memberCount(this.single);
+    for (const g of this.groupList()) n += g.size;
+    return n;
+  }
+
+  hasSingle(s: S): boolean {
+    return hasMember(this.single, s);
+  }
+
+  group(id: string, escaping: Group['escaping']): Group | undefined {
+    const gs = this.groups;
+    if (gs instanceof Map) return gs.get(groupKey(id, escaping));
+    return gs !== undefined && gs.id === id && gs.escaping === escaping ? gs : undefined;
+  }
+
+  addGroup(group: Group): void {
+    const gs = this.groups;
+    if (gs === undefined) this.groups = group;
+    else if (gs instanceof Map) gs.set(groupKey(group.id, group.escaping), group);
+    else this.groups = new Map([[groupKey(gs.id, gs.escaping), gs], [groupKey(group.id, group.escaping), group]]);
+  }
+
+  removeGroup(group: Group): void {
+    const gs = this.groups;
+    if (gs === group) this.groups = undefined;
+    else if (gs instanceof Map && gs.delete(groupKey(group.id, group.escaping)) && gs.size === 1) this.groups = gs.values().next().value;
+  }
+
+  groupList(): Iterable<Group> {
+    const gs = this.groups;
+    if (gs instanceof Map) return gs.values();
+    return gs === undefined ? NONE : [gs];
   }
 }
 
-const NONE: readonly never[] = [];
+/** Subscriptions share a group when they share the subscription id and the header escaping. */
+function groupKey(id: string, escaping: Group['escaping']): string {
+  return id + '\u0000' + escaping;
+}
+
 const MAX_CACHED_MATCHES = 10_000;
 
-export class TopicIndex<S> {
+export class TopicIndex<S extends object> {
   private readonly exact = new Map<string, TopicNode<S>>();
   private readonly patterns = new Map<string, TopicNode<S>>();
   private readonly trie = new WildcardTrie<TopicNode<S>>();

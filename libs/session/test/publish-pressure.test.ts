@@ -120,6 +120,24 @@ describe('publish pressure', () => {
     assert.equal(error.h('receipt-id'), 'r-hot');
   });
 
+  test('a transaction is refused whole: a COMMIT with a SEND to an overloaded destination publishes none of it', async () => {
+    const pressures = new Map<string, PublishPressure>();
+    const kit = await Kit.create({ broker: pressing(pressures) });
+    const sub = kit.connected();
+    sub.send('SUBSCRIBE', { id: 's', destination: '/topic/#' });
+    const pub = kit.connected();
+    pub.send('BEGIN', { transaction: 't' });
+    pub.send('SEND', { destination: '/topic/ok', transaction: 't' }, 'first');
+    pub.send('SEND', { destination: '/topic/hot', transaction: 't' }, 'second');
+    pressures.set('/topic/hot', 'full');
+    pub.send('COMMIT', { transaction: 't', receipt: 'r-commit' });
+    kit.flush();
+    assert.deepEqual(sub.takeBodies(), [], 'nothing of the transaction');
+    const error = pub.take().at(-1)!;
+    assert.equal(error.h('message'), 'destination overloaded');
+    assert.equal(error.h('receipt-id'), 'r-commit');
+  });
+
   test('queues are never pressed: their own bounds apply', async () => {
     const kit = await Kit.create({ broker: pressing(new Map([['/queue/q', 'full']])) });
     const pub = kit.connected();

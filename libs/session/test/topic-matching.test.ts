@@ -1,9 +1,12 @@
 // WildcardTrie and TopicIndex: which subscription patterns a topic name reaches. `*` is exactly one
 // segment, `#` zero or more, segments are `.`-separated after the prefix, and the prefix is a
-// segment of its own that no wildcard ever matches.
+// segment of its own that no wildcard ever matches. TopicNode: the fan-out groups of one destination.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { splitName, TopicIndex, WildcardTrie } from '@stompede/session';
+import type { StompVersion } from '@stompede/stomp';
+import { Group } from '../src/group.js';
+import { Outbox } from '../src/outbox.js';
 
 const P = '/topic/'.length;
 
@@ -208,3 +211,41 @@ describe('TopicIndex', () => {
     assert.deepEqual([...ix.nodes()].map((n) => n.pattern).sort(), ['/topic/#', '/topic/a']);
   });
 });
+
+describe('TopicNode groups', () => {
+  const outbox = new Outbox(true, null, () => {});
+  const group = (seq: number, id: string, version: StompVersion): Group => new Group(seq, id, version, outbox, 1024);
+
+  test('one group is kept bare, more by subscription id and version, and back to one', () => {
+    const node = new TopicIndex<object>().ensure('/topic/a', P, false).node;
+    assert.equal(node.empty, true);
+    const a12 = group(1, 'sub-0', '1.2');
+    node.addGroup(a12);
+    assert.equal(node.groups, a12);
+    assert.equal(node.group('sub-0', '1.2'), a12);
+    assert.equal(node.group('sub-0', '1.1'), undefined, 'another version escapes headers differently');
+    assert.equal(node.group('sub-1', '1.2'), undefined);
+    const a11 = group(2, 'sub-0', '1.1');
+    const b12 = group(3, 'sub-1', '1.2');
+    node.addGroup(a11);
+    node.addGroup(b12);
+    assert.ok(node.groups instanceof Map);
+    assert.deepEqual([node.group('sub-0', '1.2'), node.group('sub-0', '1.1'), node.group('sub-1', '1.2')], [a12, a11, b12]);
+    assert.deepEqual([...node.groupList()], [a12, a11, b12]);
+    node.removeGroup(a12);
+    assert.equal(node.group('sub-0', '1.2'), undefined);
+    node.removeGroup(a11);
+    assert.equal(node.groups, b12, 'the last group left is kept bare again');
+    node.removeGroup(a11);
+    assert.equal(node.groups, b12, 'removing a group that is not there changes nothing');
+    node.removeGroup(b12);
+    assert.equal(node.empty, true);
+    assert.deepEqual([...node.groupList()], []);
+  });
+
+  test('the node is its subscribers\' destination', () => {
+    const node = new TopicIndex<object>().ensure('/topic/a.*', P, true).node;
+    assert.deepEqual({ kind: node.kind, name: node.name, prefixLength: node.prefixLength, wildcard: node.wildcard }, { kind: 'topic', name: '/topic/a.*', prefixLength: P, wildcard: true });
+  });
+});
+

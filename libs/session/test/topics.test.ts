@@ -46,6 +46,35 @@ describe('topic routing', () => {
     assert.deepEqual(c.take().map((f) => f.h('subscription')).sort(), ['exact', 'hash', 'star']);
   });
 
+  test('subscribers by id and version: each gets one frame while groups come and go', async () => {
+    const kit = await Kit.create();
+    const pub = kit.connected();
+    const subs = [
+      { c: kit.connected(), id: 'sub-0' },
+      { c: kit.connected(), id: 'sub-0' },
+      { c: kit.connected({ 'accept-version': '1.1', host: '/' }), id: 'sub-0' },
+      { c: kit.connected(), id: 'sub-1' },
+      { c: kit.connected(undefined, false), id: 'sub-1' },
+    ];
+    for (const { c, id } of subs) c.send('SUBSCRIBE', { id, destination: '/topic/g' });
+    kit.flush();
+    for (let left = subs.length; left > 0; left--) {
+      pub.send('SEND', { destination: '/topic/g' }, `to ${left}`);
+      kit.flush();
+      for (const [i, { c, id }] of subs.entries()) {
+        const frames = c.take();
+        if (i >= left) {
+          assert.equal(frames.length, 0, `subscriber ${i} has left`);
+          continue;
+        }
+        assert.deepEqual(frames.map((f) => [f.h('subscription'), f.text]), [[id, `to ${left}`]], `subscriber ${i}, ${left} left`);
+      }
+      subs[left - 1]!.c.send('UNSUBSCRIBE', { id: subs[left - 1]!.id });
+      kit.flush();
+    }
+    assert.equal(kit.hub.router.stats('/').topics, 0);
+  });
+
   test('topic messages reach neither queue consumers nor other vhosts', async () => {
     const kit = await Kit.create({ config: { vhosts: ['/', 'other'] } });
     const pub = kit.connected();

@@ -2,7 +2,12 @@
 // share a slot in Redis Cluster: a destination's stream hashes into one of `partitions` tags, so a
 // node reads every stream of a partition with one blocking XREAD; the directory and the registry
 // each have a tag of their own.
+/** Topic keys remembered (every SEND needs its destination's; computing one hashes the name). */
+const MAX_CACHED_TOPIC_KEYS = 100_000;
+
 export class KeySpace {
+  private readonly topicKeys = new Map<string, string>();
+
   constructor(
     readonly prefix: string,
     readonly partitions: number,
@@ -18,7 +23,14 @@ export class KeySpace {
 
   /** The stream of a topic destination. */
   topic(vhost: string, destination: string): string {
-    return `${this.prefix}:t:${this.tag(this.partitionOf(vhost, destination))}:${escapeVhost(vhost)}:${destination}`;
+    const name = vhost + '\u0000' + destination;
+    let key = this.topicKeys.get(name);
+    if (key === undefined) {
+      key = `${this.prefix}:t:${this.tag(fnv1a(name) % this.partitions)}:${escapeVhost(vhost)}:${destination}`;
+      if (this.topicKeys.size >= MAX_CACHED_TOPIC_KEYS) this.topicKeys.clear();
+      this.topicKeys.set(name, key);
+    }
+    return key;
   }
 
   /** The stream of a queue, read through the consumer group `GROUP`. */

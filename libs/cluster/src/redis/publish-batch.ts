@@ -3,6 +3,7 @@
 // ioredis's auto-pipelining alone flushes at every process.nextTick, which under uWS is after every
 // WebSocket message: a write per SEND. A batch holds its stream's messages in publish order, so
 // batching never reorders a stream (O1, C1).
+import { BrokerUnavailableError } from '@stompede/broker-api';
 import { cmdBuffer } from './connection.js';
 import type { RedisContext } from './context.js';
 import { DATA_FIELD, ORIGIN_FIELD } from './fields.js';
@@ -24,7 +25,9 @@ interface Batch {
   readonly key: string;
   readonly maxlen: number;
   readonly items: Outgoing[];
-  readonly settle: { resolve: () => void; reject: (err: unknown) => void }[];
+  /** What the batch's durable publishers wait for: one promise for all of them, made on the first. */
+  stored: Promise<void> | undefined;
+  settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
   /** Must complete before the batch is sent (the destination's first announcement). */
   after: Promise<void> | undefined;
 }
@@ -49,19 +52,20 @@ export class PublishBatcher {
 
   /**
    * Adds a message to its stream's batch of this turn. With `durable` (the SEND asked for a
-   * RECEIPT) the promise settles with the batch; other publishers get no promise to cost them.
+   * RECEIPT) the promise settles with the batch, failing with BrokerUnavailableError; it is the
+   * same promise for every durable message of the batch, and other publishers get none to cost them.
    */
   add(key: string, maxlen: number, message: Outgoing, after: Promise<void> | undefined, durable: boolean): Promise<void> | undefined {
     let batch = this.batches.get(key);
     if (batch === undefined) {
-      batch = { key, maxlen, items: [], settle: [], after: undefined };
+      batch = { key, maxlen, items: [], stored: undefined, settle: undefined, after: undefined };
       this.batches.set(key, batch);
     }
     batch.items.push(message);
     if (after !== undefined) batch.after = after;
     this.schedule();
     if (!durable) return undefined;
-    return new Promise((resolve, reject) => batch.settle.push({ resolve, reject }));
+    return (batch.stored ??= new Promise((resolve, reject) => (batch.settle = { resolve, reject })));
   }
 
   private schedule(): void {
@@ -81,12 +85,12 @@ export class PublishBatcher {
         () => {
           this.inFlight -= batch.items.length;
           this.hooks.stored(batch.key, batch.items);
-          for (const s of batch.settle) s.resolve();
+          batch.settle?.resolve();
         },
         (err: unknown) => {
           this.inFlight -= batch.items.length;
           this.hooks.failed(batch.key, batch.maxlen, batch.items, err);
-          for (const s of batch.settle) s.reject(err);
+          batch.settle?.reject(new BrokerUnavailableError(`the message could not be stored in Redis: ${(err as Error).message}`));
         },
       );
     }

@@ -69,6 +69,9 @@ export class ReplyPlane {
   }
 
   async close(): Promise<void> {
+    // Stop reading first: a read that fails once the inbox is gone would re-create it (follow.ts).
+    this.target = undefined;
+    this.followers.unfollow(this.inbox);
     await cmd(this.ctx.commands, 'DEL', [this.inbox]).catch(() => {});
     await this.local.close();
   }

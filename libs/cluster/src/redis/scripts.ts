@@ -22,6 +22,7 @@ export const ANNOUNCE = load('announce', 2);
 export const PUBLISH = load('publish', 1);
 export const FOLLOW = load('follow', 1);
 export const TRIM = load('trim', 1);
+export const RECOUNT = load('recount', 1);
 
 /**
  * Runs a script with EVAL. Not EVALSHA with a NOSCRIPT fallback: with pipelining, the commands

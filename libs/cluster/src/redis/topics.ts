@@ -27,7 +27,7 @@ import { OriginTracker } from './origin.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { PublishBatcher, type Outgoing } from './publish-batch.js';
 import type { ReadTarget } from './reader.js';
-import { ANNOUNCE, run } from './scripts.js';
+import { ANNOUNCE, RECOUNT, run } from './scripts.js';
 import { StreamTrimmer } from './trimmer.js';
 
 const MAX_ANNOUNCED_CACHE = 100_000;
@@ -129,11 +129,7 @@ export class TopicPlane {
     if (w !== undefined && !w.waiting) w.origins.sent({ seq, payload });
     this.trimmer.published(key, vhost, destination);
     const message: Outgoing = { payload, origin: `${this.incarnation}:${seq}`, seq, vhost, destination, durable };
-    const done = this.batcher.add(key, this.ctx.o.streamMaxEntries, message, this.announce(vhost, destination), durable);
-    if (done === undefined) return;
-    return done.catch((err: unknown) => {
-      throw new BrokerUnavailableError(`the message could not be stored in Redis: ${(err as Error).message}`);
-    });
+    return this.batcher.add(key, this.ctx.o.streamMaxEntries, message, this.announce(vhost, destination), durable);
   }
 
   publishPressure(vhost: string, destination: string): PublishPressure {
@@ -379,11 +375,15 @@ export class TopicPlane {
     const handler = this.ctx.handler;
     if (handler === undefined) return;
     this.ctx.observeReadLag(entries[0]![0]);
+    let gapped = false;
     for (const raw of entries) {
       const entry = readEntry(raw);
       if (entry.origin !== undefined) {
         const verdict = w.origins.read(entry.origin.toString('latin1'));
-        if (verdict.missing > 0) this.gap(w, verdict.missing);
+        if (verdict.missing > 0) {
+          this.gap(w, verdict.missing);
+          gapped = true;
+        }
         if (verdict.skip) continue;
       }
       let message: Message | undefined;
@@ -400,6 +400,14 @@ export class TopicPlane {
       }
       handler.onTopicMessage(w.vhost, message);
     }
+    if (gapped) this.recount(w);
+  }
+
+  /** This node's group skipped missing entries: Redis's count of its reads is short (recount.lua). */
+  private recount(w: Watched): void {
+    run(this.ctx.commands, RECOUNT, [w.key], [this.ctx.o.nodeId]).catch((err: unknown) =>
+      this.ctx.log.warn({ stream: w.key, err: String(err) }, 'could not correct the read count of this node\'s group (its lag may read too high until it catches up)'),
+    );
   }
 
   /** Counts and logs messages this node will never read; the next one delivered tells its subscribers. */

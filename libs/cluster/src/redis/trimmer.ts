@@ -14,6 +14,8 @@ const REFUSE_AT = 0.9;
 interface Active {
   readonly vhost: string;
   readonly destination: string;
+  /** Messages this node published to the stream since the pass began. */
+  published: number;
 }
 
 export class StreamTrimmer {
@@ -33,13 +35,20 @@ export class StreamTrimmer {
   ) {}
 
   published(key: string, vhost: string, destination: string): void {
-    if (!this.active.has(key)) this.active.set(key, { vhost, destination });
+    const a = this.active.get(key);
+    if (a === undefined) this.active.set(key, { vhost, destination, published: 1 });
+    else a.published++;
   }
 
+  /**
+   * From the slowest reader's lag at the last pass. The refusal also counts what this node published
+   * since (as if nobody had read any of it): lag is learnt once per pass, and a publisher that fast
+   * must not push a reader past the hard bound in between.
+   */
   pressure(key: string): PublishPressure {
-    const lag = this.lag.get(key);
-    if (lag === undefined || lag < this.ctx.o.streamLagPressure) return 'none';
-    return lag >= this.ctx.o.streamMaxEntries * REFUSE_AT ? 'full' : 'slow';
+    const lag = this.lag.get(key) ?? 0;
+    if (lag + (this.active.get(key)?.published ?? 0) >= this.ctx.o.streamMaxEntries * REFUSE_AT) return 'full';
+    return lag >= this.ctx.o.streamLagPressure ? 'slow' : 'none';
   }
 
   /** One pass over the streams published to since the last one. */
@@ -61,14 +70,18 @@ export class StreamTrimmer {
       this.lag = lag;
       // A stream under pressure is measured again next pass even if nobody could publish to it
       // meanwhile (its publishers are held): the pressure ends when its reader caught up, not before.
-      for (const [key, a] of active) if ((lag.get(key) ?? 0) >= o.streamLagPressure / 2) this.published(key, a.vhost, a.destination);
+      for (const [key, a] of active) if ((lag.get(key) ?? 0) >= o.streamLagPressure / 2) this.keepMeasuring(key, a);
       this.checkRelief();
     } catch (err) {
       this.ctx.log.warn({ err: String(err) }, 'trimming topic streams failed; retried at the next pass');
-      for (const [key, a] of active) this.published(key, a.vhost, a.destination);
+      for (const [key, a] of active) this.keepMeasuring(key, a);
     } finally {
       this.running = false;
     }
+  }
+
+  private keepMeasuring(key: string, a: Active): void {
+    if (!this.active.has(key)) this.active.set(key, { vhost: a.vhost, destination: a.destination, published: 0 });
   }
 
   private checkRelief(): void {
