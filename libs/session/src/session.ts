@@ -12,6 +12,7 @@ import { Completions, type CompletionOwner } from './completions.js';
 import { negotiateConnect } from './connect.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
+import type { Principal } from './principal.js';
 import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { HeldInput, type HeldInputOwner } from './held-input.js';
 import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
@@ -38,6 +39,8 @@ export class Session
   vhost = '';
   /** The CONNECT frame's login header, for the admin API; undefined when none was sent. */
   login: string | undefined;
+  /** Who the session acts for once CONNECT was accepted; undefined before. */
+  principal: Principal | undefined;
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
