@@ -2,7 +2,7 @@ export { DEFAULT_SESSION_CONFIG, type SessionConfig, type SlowConsumerPolicy, ty
 export type { Transport, GroupPublisher } from './transport.js';
 export { Hub, type HubOptions } from './hub.js';
 export { Session, type SessionState } from './session.js';
-export type { Principal } from './principal.js';
+export type { Principal, Permissions } from './principal.js';
 export { Metrics, CLIENT_COMMANDS } from './metrics.js';
 export { type LocalDestination } from './router.js';
 export { Subscription } from './subscription.js';

@@ -9,4 +9,16 @@ export interface Principal {
   readonly method: string;
   /** Wall-clock ms at which the credentials expire (a JWT's exp); undefined = never. */
   readonly expiresAtMs: number | undefined;
+  /** Groups the principal belongs to (the users file's, or a JWT claim's); ACL rules may name them. */
+  readonly groups: readonly string[];
+  /** Permissions carried by the credentials themselves (JWT claims); undefined = only the ACL file decides. */
+  readonly permissions: Permissions | undefined;
+}
+
+/** Destination patterns, in the destination wildcard syntax, that a principal may use per operation. */
+export interface Permissions {
+  readonly send: readonly string[];
+  readonly subscribe: readonly string[];
+  /** Queues it may consume from (SUBSCRIBE to a queue destination). */
+  readonly consume: readonly string[];
 }
