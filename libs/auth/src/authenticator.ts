@@ -12,6 +12,7 @@ import type { FailedLogins } from './throttle.js';
 
 export const ACCESS_REFUSED: AuthRefusal = Object.freeze({ refused: 'access refused', detail: 'The credentials were not accepted.' });
 export const TOO_MANY_FAILURES = 'too many failed logins';
+export const TOO_BUSY = 'too many logins in progress';
 /** Longest login kept in a log line. */
 const LOGGED_LOGIN_CHARS = 64;
 
@@ -21,6 +22,8 @@ export interface ChainOptions {
   readonly jwt: JwtVerifier | undefined;
   readonly failureDelayMs: number;
   readonly failedLogins: FailedLogins;
+  /** For the busy refusal's text: the users method's bound on password checks in progress. */
+  readonly maxPendingChecks: number;
   readonly metrics: AuthMetrics;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -29,12 +32,17 @@ export interface ChainOptions {
 export class ChainAuthenticator implements Authenticator {
   private readonly now: () => number;
   private readonly tooMany: AuthRefusal;
+  private readonly busy: AuthRefusal;
 
   constructor(private readonly o: ChainOptions) {
     this.now = o.now ?? Date.now;
     this.tooMany = Object.freeze({
       refused: TOO_MANY_FAILURES,
       detail: `This address failed to log in ${o.failedLogins.max} times within ${o.failedLogins.windowMs} ms; try again later.`,
+    });
+    this.busy = Object.freeze({
+      refused: TOO_BUSY,
+      detail: `${o.maxPendingChecks} password checks are in progress on this node (STOMPEDE_AUTH_MAX_PENDING_CHECKS); try again shortly.`,
     });
   }
 
@@ -61,6 +69,10 @@ export class ChainAuthenticator implements Authenticator {
     if (!isDenied(result)) {
       m.count(m.successes, method);
       return result;
+    }
+    if (result.busy === true) {
+      m.busy++;
+      return this.busy;
     }
     m.count(m.failures, method);
     this.o.failedLogins.record(ip, this.now());

@@ -34,6 +34,8 @@ export interface AuthConfig {
   /** Failed logins one IP address may have within authFailureWindowMs before it is refused at once. */
   readonly authMaxFailuresPerIp: number;
   readonly authFailureWindowMs: number;
+  /** Password checks that may be in progress at once; past it logins get "too many logins in progress". */
+  readonly authMaxPendingChecks: number;
 }
 
 /** Shortest HS256 secret: RFC 7518 §3.2 asks for a key at least as long as the hash (32 bytes). */

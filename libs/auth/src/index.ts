@@ -1,6 +1,6 @@
 export { AUTH_METHODS, MIN_SECRET_BYTES, authConfigProblems, type AuthConfig, type AuthMethodName } from './config.js';
 export { createAuth, openAccessWarning, type Auth } from './setup.js';
-export { ChainAuthenticator, ACCESS_REFUSED, TOO_MANY_FAILURES, type ChainOptions } from './authenticator.js';
+export { ChainAuthenticator, ACCESS_REFUSED, TOO_BUSY, TOO_MANY_FAILURES, type ChainOptions } from './authenticator.js';
 export { AuthSetupError, type AuthMethod, type Denied, type MethodResult } from './method.js';
 export { anonymousMethod, jwtMethod, usersMethod } from './methods.js';
 export { JwtVerifier, loadJwtKeys, looksLikeJwt, tokenOf, type JwtKeys } from './jwt.js';

@@ -6,6 +6,8 @@ import type { AuthMethodName } from './config.js';
 /** Credentials that were present and not accepted; `denied` says why, for the log only. */
 export interface Denied {
   readonly denied: string;
+  /** Not the client's fault: the node is too busy to check now (not counted as a failed login). */
+  readonly busy?: boolean;
 }
 
 export type MethodResult = Principal | Denied;

@@ -9,6 +9,8 @@ export class AuthMetrics {
   readonly failures = new Map<string, number>();
   /** CONNECTs refused at once because their address failed too often (too many failed logins). */
   rateLimited = 0;
+  /** CONNECTs turned away at once because too many password checks were in progress. */
+  busy = 0;
   /** Token refreshes on live connections, by result: accepted or refused. */
   readonly refreshes = new Map<string, number>([
     ['accepted', 0],

@@ -30,7 +30,7 @@ export function createAuth(c: AuthConfig, logger: Logger, now: () => number = Da
         return anonymousMethod;
       case 'users':
         users = openUsers(c, logger);
-        return usersMethod(users);
+        return usersMethod(users, c.authMaxPendingChecks);
       case 'jwt':
         jwt = new JwtVerifier(loadJwtKeys(c), c, now);
         return jwtMethod(jwt);
@@ -38,7 +38,16 @@ export function createAuth(c: AuthConfig, logger: Logger, now: () => number = Da
   });
   const metrics = new AuthMetrics(c.auth);
   const failedLogins = new FailedLogins(c.authMaxFailuresPerIp, c.authFailureWindowMs);
-  const authenticator = new ChainAuthenticator({ methods, jwt, failureDelayMs: c.authFailureDelayMs, failedLogins, metrics, logger, now });
+  const authenticator = new ChainAuthenticator({
+    methods,
+    jwt,
+    failureDelayMs: c.authFailureDelayMs,
+    failedLogins,
+    maxPendingChecks: c.authMaxPendingChecks,
+    metrics,
+    logger,
+    now,
+  });
   users?.watch(c.usersReloadMs);
   return { authenticator, metrics, users, stop: () => users?.stop() };
 }

@@ -145,3 +145,21 @@ describe('token refresh', () => {
     assert.equal(auth.metrics.refreshes.get('refused'), 4);
   });
 });
+
+describe('password checks in progress', () => {
+  test('past STOMPEDE_AUTH_MAX_PENDING_CHECKS a login is turned away at once (too many logins in progress), unchecked and not counted as failed', async () => {
+    const { auth } = chain({ auth: ['users'], authMaxPendingChecks: 2, authMaxFailuresPerIp: 1 });
+    const ip = '198.51.100.7';
+    const first = connect(auth, { login: 'alice', passcode: 'wonderland' }, ip);
+    const second = connect(auth, { login: 'alice', passcode: 'wonderland' }, ip);
+    assert.ok(first instanceof Promise && second instanceof Promise);
+    const third = connect(auth, { login: 'nobody', passcode: 'x' }, ip);
+    assert.ok(!(third instanceof Promise), 'at once');
+    assert.equal(nameOf(third), 'refused: too many logins in progress');
+    assert.match((third as { detail: string }).detail, /2 password checks are in progress/);
+    assert.deepEqual([nameOf(await first), nameOf(await second)], ['users:alice', 'users:alice']);
+    assert.equal(auth.metrics.busy, 1);
+    assert.equal(auth.metrics.failures.get('users'), 0);
+    assert.equal(nameOf(await outcome(auth, { login: 'alice', passcode: 'wonderland' }, ip)), 'users:alice', 'the slots are free again, and the address was not throttled');
+  });
+});

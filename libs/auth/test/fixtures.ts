@@ -27,6 +27,7 @@ export function authConfig(over: Partial<AuthConfig> = {}): AuthConfig {
     authFailureDelayMs: 0,
     authMaxFailuresPerIp: 10,
     authFailureWindowMs: 60_000,
+    authMaxPendingChecks: 100,
     ...over,
   };
 }

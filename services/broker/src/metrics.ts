@@ -95,5 +95,6 @@ function authMetrics(registry: Registry, a: AuthMetrics): void {
   labelledCounterOf(registry, 'stompede_auth_successes_total', 'CONNECTs accepted, by authentication method.', 'method', () => a.successes);
   labelledCounterOf(registry, 'stompede_auth_failures_total', 'CONNECTs refused with access refused, by the method that refused them (none: no configured method applied).', 'method', () => a.failures);
   counterOf(registry, 'stompede_auth_rate_limited_total', 'CONNECTs refused unchecked because their address had too many failed logins (STOMPEDE_AUTH_MAX_FAILURES_PER_IP).', () => a.rateLimited);
+  counterOf(registry, 'stompede_auth_busy_total', 'CONNECTs turned away because too many password checks were in progress (STOMPEDE_AUTH_MAX_PENDING_CHECKS).', () => a.busy);
   labelledCounterOf(registry, 'stompede_auth_refreshes_total', 'Token refreshes on live connections (SEND to /stompede/token), by result.', 'result', () => a.refreshes);
 }

@@ -199,6 +199,7 @@ const AUTH_SETTINGS: readonly Setting[] = [
   s('authFailureDelayMs', 'STOMPEDE_AUTH_FAILURE_DELAY_MS', '1000', 'A refused login gets its ERROR (access refused) this long after its CONNECT arrived, whatever was wrong.', int(0, 60_000)),
   s('authMaxFailuresPerIp', 'STOMPEDE_AUTH_MAX_FAILURES_PER_IP', '10', 'Failed logins one IP address may have within STOMPEDE_AUTH_FAILURE_WINDOW_MS; past it its CONNECTs get ERROR too many failed logins at once.', int(1)),
   s('authFailureWindowMs', 'STOMPEDE_AUTH_FAILURE_WINDOW_MS', '60000', 'Window over which failed logins per IP address are counted.', int(1)),
+  s('authMaxPendingChecks', 'STOMPEDE_AUTH_MAX_PENDING_CHECKS', '100', 'Users-file password checks (scrypt) that may be in progress at once on a node; past it a login gets ERROR too many logins in progress at once (not counted as failed).', int(1)),
 ];
 
 export const SETTINGS: readonly Setting[] = [

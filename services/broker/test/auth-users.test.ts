@@ -156,6 +156,27 @@ describe('failed logins per address', () => {
   });
 });
 
+const slowFile = join(dir, 'slow.yaml');
+// A costly hash (2^17 x 8 x 128 bytes = 128 MiB per check): the first check is still running when the
+// other CONNECTs, sent together with it, arrive.
+writeFileSync(slowFile, `users:\n  dave:\n    password: ${await hashPassword('pw', { ln: 17, r: 8, p: 1 })}\n`);
+
+describe('password checks in progress', () => {
+  const suite = useBroker({ env: { STOMPEDE_AUTH: 'users', STOMPEDE_USERS_FILE: slowFile, STOMPEDE_AUTH_MAX_PENDING_CHECKS: '1' } });
+
+  test('past the bound a login gets ERROR too many logins in progress at once; the one being checked gets in', async () => {
+    const broker = suite.broker();
+    const clients = await Promise.all([0, 1, 2].map(() => RawClient.tcp(broker.tcpPort)));
+    for (const c of clients) c.send(frame('CONNECT', { 'accept-version': '1.2', host: '/', login: 'dave', passcode: 'pw' }));
+    const answers = await Promise.all(clients.map((c) => c.next(20_000)));
+    const summary = answers.map((f) => (f.command === 'ERROR' ? header(f, 'message') : f.command)).sort();
+    assert.deepEqual(summary, ['CONNECTED', 'too many logins in progress', 'too many logins in progress']);
+    for (const c of clients) c.close();
+    assert.equal(await metric(broker, 'stompede_auth_busy_total'), 2);
+    assert.equal(await metric(broker, 'stompede_auth_failures_total', { method: 'users' }), 0);
+  });
+});
+
 describe('start-up', () => {
   test('users without a users file, or with a broken one, is a start-up error naming the setting', async () => {
     const missing = await runBroker([], { STOMPEDE_AUTH: 'users', STOMPEDE_ADMIN_PORT: '0' });
