@@ -1,15 +1,17 @@
 // User destinations (docs/security.md "User destinations"): /user/queue/<name> subscribed by a
 // logged-in session, /user/<login>/queue/<name> sent to by anyone, both mapped to one topic stream
 // per user under the reserved /x-user/ prefix. The mapping as a pure function, then through
-// sessions. Authentication sets Session.principal at CONNECT; here the tests set it after CONNECT,
-// where authentication would have.
+// sessions, which authenticate through the session's Authenticator seam: here one that takes the
+// CONNECT's login at its word (libs/auth checks passwords and tokens; the black-box tests use it).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  ANONYMOUS,
   clientDestination,
   DEFAULT_SESSION_CONFIG,
   LOGIN_REQUIRED,
   resolveUserDestination,
+  type Authenticator,
   type Destination,
   type Principal,
 } from '@stompede/session';
@@ -120,10 +122,21 @@ describe('user destinations: the mapping', () => {
   });
 });
 
-/** A connected session acting for `login` (as authentication would have set it at CONNECT). */
-function userSession(kit: Kit, login: string, native = true): Client {
-  const c = kit.connected(undefined, native);
-  c.session.principal = principal(login);
+/** A CONNECT with a login acts for that login; one without is anonymous. */
+const TRUSTING: Authenticator = {
+  authenticate: ({ headers }) => {
+    const login = headers.get('login');
+    return login === undefined ? ANONYMOUS : principal(login);
+  },
+  refresh: (current) => current,
+};
+
+const userKit = (options: Parameters<typeof Kit.create>[0] = {}): Promise<Kit> => Kit.create({ ...options, authenticator: TRUSTING });
+
+/** A session connected as `login`. */
+function userSession(kit: Kit, login: string, native = true, version = '1.2'): Client {
+  const c = kit.connected({ 'accept-version': version, host: '/', login }, native);
+  assert.equal(c.session.principal?.name, login);
   return c;
 }
 
@@ -135,7 +148,7 @@ function subscribeNotes(kit: Kit, c: Client, id = 'sub-0', extra: Record<string,
 
 describe('user destinations: through sessions', () => {
   test("a SEND to /user/<login>/queue/<name> reaches each of that user's subscribed sessions once, and nobody else", async () => {
-    const kit = await Kit.create();
+    const kit = await userKit();
     const alice = [userSession(kit, 'alice'), userSession(kit, 'alice'), userSession(kit, 'alice', false)];
     const bob = userSession(kit, 'bob');
     for (const c of [...alice, bob]) subscribeNotes(kit, c);
@@ -161,23 +174,30 @@ describe('user destinations: through sessions', () => {
   });
 
   test('the MESSAGE says /user/queue/<name> on acked subscriptions and for STOMP 1.0 and 1.1 escaping too', async () => {
-    const kit = await Kit.create();
-    const acked = userSession(kit, 'a:b');
+    const kit = await userKit();
+    const acked = userSession(kit, 'carol');
     subscribeNotes(kit, acked, 'c', { ack: 'client-individual' });
-    const old = kit.connected({ 'accept-version': '1.1', host: '/' });
-    old.session.principal = principal('a:b');
+    const old = userSession(kit, 'carol', true, '1.1');
     subscribeNotes(kit, old, 'o');
+    const ancient = userSession(kit, 'carol', false, '1.0');
+    ancient.send('SUBSCRIBE', { destination: '/user/queue/notes' }, undefined, '1.0');
     const sender = kit.connected();
-    sender.send('SEND', { destination: '/user/a:b/queue/notes' }, 'x');
+    sender.send('SEND', { destination: '/user/carol/queue/notes' }, 'x');
     kit.flush();
     const [m] = acked.take();
     assert.equal(m?.h('destination'), '/user/queue/notes');
     assert.ok(m.h('ack') !== undefined);
     assert.equal(old.take()[0]?.h('destination'), '/user/queue/notes');
+    const [m10] = ancient.take();
+    assert.equal(m10?.h('destination'), '/user/queue/notes');
+    assert.equal(m10.h('subscription'), '/user/queue/notes'); // a 1.0 subscription without id is known by its destination
+    ancient.send('UNSUBSCRIBE', { destination: '/user/queue/notes', receipt: 'u' }, undefined, '1.0');
+    kit.flush();
+    assert.deepEqual(ancient.take().map((f) => f.h('receipt-id')), ['u']);
   });
 
   test("a session's two subscriptions to one user destination each get a copy; UNSUBSCRIBE stops one", async () => {
-    const kit = await Kit.create();
+    const kit = await userKit();
     const alice = userSession(kit, 'alice');
     subscribeNotes(kit, alice, 'a');
     subscribeNotes(kit, alice, 'b');
@@ -192,7 +212,7 @@ describe('user destinations: through sessions', () => {
   });
 
   test('an anonymous SUBSCRIBE to /user/... gets ERROR login required and the connection closes', async () => {
-    const kit = await Kit.create();
+    const kit = await userKit();
     const anonymous = kit.connected();
     anonymous.send('SUBSCRIBE', { id: '0', destination: '/user/queue/notes', receipt: 'r' });
     kit.flush();
@@ -205,7 +225,7 @@ describe('user destinations: through sessions', () => {
   });
 
   test('the internal /x-user/ streams cannot be subscribed or sent to directly', async () => {
-    const kit = await Kit.create();
+    const kit = await userKit();
     const alice = userSession(kit, 'alice');
     subscribeNotes(kit, alice);
     for (const [command, headers] of [
@@ -224,7 +244,7 @@ describe('user destinations: through sessions', () => {
   });
 
   test('wildcard topic subscriptions never see user streams', async () => {
-    const kit = await Kit.create();
+    const kit = await userKit();
     const watcher = userSession(kit, 'watcher');
     watcher.send('SUBSCRIBE', { id: 'all', destination: '/topic/#' });
     const alice = userSession(kit, 'alice');
@@ -239,7 +259,7 @@ describe('user destinations: through sessions', () => {
   });
 
   test('nothing is kept for a user with no subscribed session (topic semantics)', async () => {
-    const kit = await Kit.create();
+    const kit = await userKit();
     const sender = kit.connected();
     sender.send('SEND', { destination: '/user/alice/queue/notes', receipt: 's' }, 'lost');
     kit.flush();
@@ -252,7 +272,7 @@ describe('user destinations: through sessions', () => {
   });
 
   test("a user resumes after a message of its own stream, and only its own (x-resume-after)", async () => {
-    const kit = await Kit.create({ history: [{ prefix: '/x-user/', messages: 100 }] });
+    const kit = await userKit({ history: [{ prefix: '/x-user/', messages: 100 }] });
     const first = userSession(kit, 'alice');
     subscribeNotes(kit, first);
     const sender = kit.connected();

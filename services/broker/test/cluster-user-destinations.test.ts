@@ -19,6 +19,7 @@ const ENTRIES = 'stompede_cluster_entries_read_total';
 const BODY = 'x'.repeat(512);
 const NOTES = '/user/queue/notes';
 const USERS = { alice: 'alice-secret', bob: 'bob-secret', reports: 'reports-secret' };
+const users = await usersFile(USERS);
 
 async function entriesRead(node: ClusterNode): Promise<number> {
   const n = await metricSum(node, ENTRIES);
@@ -41,7 +42,7 @@ async function settled(node: ClusterNode): Promise<number> {
 describe('user destinations across the cluster', { skip: redisUnavailable() }, () => {
   const { stompjs, node, logs, defer } = useCluster({
     nodes: 3,
-    env: { STOMPEDE_AUTH: 'users', STOMPEDE_USERS_FILE: usersFile(USERS) },
+    env: { STOMPEDE_AUTH: 'users', STOMPEDE_USERS_FILE: users },
   });
   const as = (login: keyof typeof USERS, i: number): Promise<Client> =>
     stompjs(i, { connectHeaders: { login, passcode: USERS[login] } });

@@ -14,9 +14,10 @@ import { usersFile } from './helpers/users.js';
 const LONG = 10_000;
 const USERS = { alice: 'alice-secret', 'team/ops': 'ops-secret', bob: 'bob-secret' };
 type Login = keyof typeof USERS;
+const users = await usersFile(USERS);
 
 describe('user destinations on an embedded node', () => {
-  const { stompjs, connectRaw } = useBroker({ env: { STOMPEDE_AUTH: 'users', STOMPEDE_USERS_FILE: usersFile(USERS) } });
+  const { stompjs, connectRaw } = useBroker({ env: { STOMPEDE_AUTH: 'users', STOMPEDE_USERS_FILE: users } });
   const as = (login: Login): Promise<Client> => stompjs({ connectHeaders: { login, passcode: USERS[login] } });
   const raw = (login: Login) => connectRaw('tcp', { login, passcode: USERS[login] });
 
