@@ -20,6 +20,16 @@ export interface Destination {
   /** Length of the prefix; wildcard segments are matched in the part after it. */
   readonly prefixLength: number;
   readonly wildcard: boolean;
+  /**
+   * The destination as the client wrote it, where that is not `name`: a user destination's
+   * (`/user/alice/queue/notes` for the stream `/x-user/alice/queue/notes`). ACL rules are about it.
+   */
+  readonly written?: string;
+}
+
+/** The destination as the client wrote it in its SEND or SUBSCRIBE. */
+export function nameAsWritten(destination: Destination): string {
+  return destination.written ?? destination.name;
 }
 
 export interface DestinationError {

@@ -37,6 +37,7 @@ export {
   USER_PREFIX,
   USER_STREAM_PREFIX,
   RESERVED_PREFIXES,
+  nameAsWritten,
   type Destination,
 } from './destinations.js';
 export { resolveUserDestination, clientDestination, escapeLogin, LOGIN_REQUIRED } from './user-destinations.js';

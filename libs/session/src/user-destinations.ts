@@ -43,7 +43,7 @@ function resolveUserSubscription(name: string, prefixes: readonly DestinationPre
   const inner = name.slice(USER_PREFIX.length - 1);
   const problem = innerProblem(name, inner, 'subscribe', prefixes);
   if (problem !== undefined) return problem;
-  return userStream(subscriber.name, inner) ?? unusableLogin(name);
+  return userStream(subscriber.name, inner, name) ?? unusableLogin(name);
 }
 
 /**
@@ -64,7 +64,7 @@ function resolveUserSend(name: string, prefixes: readonly DestinationPrefix[]): 
   const inner = name.slice(slash);
   const problem = innerProblem(name, inner, 'send', prefixes);
   if (problem !== undefined) return problem;
-  return userStream(login, inner) ?? unusableLogin(name);
+  return userStream(login, inner, name) ?? unusableLogin(name);
 }
 
 /** Why the part after `/user` (or `/user/<login>`) is not a destination a user destination can stand for. */
@@ -83,10 +83,10 @@ function innerProblem(name: string, inner: string, use: Use, prefixes: readonly 
 }
 
 /** The stream behind `inner` (e.g. `/queue/notes`) for `login`; undefined if the login cannot be encoded. */
-function userStream(login: string, inner: string): Destination | undefined {
+function userStream(login: string, inner: string, written: string): Destination | undefined {
   const escaped = escapeLogin(login);
   if (escaped === undefined) return undefined;
-  return { kind: 'topic', name: USER_STREAM_PREFIX + escaped + inner, prefixLength: USER_STREAM_PREFIX.length, wildcard: false };
+  return { kind: 'topic', name: USER_STREAM_PREFIX + escaped + inner, prefixLength: USER_STREAM_PREFIX.length, wildcard: false, written };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   clientDestination,
   DEFAULT_SESSION_CONFIG,
   LOGIN_REQUIRED,
+  nameAsWritten,
   resolveUserDestination,
   type Authenticator,
   type Destination,
@@ -38,8 +39,12 @@ function refused(name: string, use: 'send' | 'subscribe', subscriber?: Principal
 describe('user destinations: the mapping', () => {
   test("a user's SUBSCRIBE and a SEND naming that user meet on one topic stream", () => {
     const sub = stream('/user/queue/notes', 'subscribe', principal('alice'));
-    assert.deepEqual(sub, { kind: 'topic', name: '/x-user/alice/queue/notes', prefixLength: 8, wildcard: false });
-    assert.deepEqual(stream('/user/alice/queue/notes', 'send'), sub);
+    assert.deepEqual(sub, { kind: 'topic', name: '/x-user/alice/queue/notes', prefixLength: 8, wildcard: false, written: '/user/queue/notes' });
+    const send = stream('/user/alice/queue/notes', 'send');
+    assert.equal(send.name, sub.name);
+    // ACL rules are about the name as written.
+    assert.equal(nameAsWritten(send), '/user/alice/queue/notes');
+    assert.equal(nameAsWritten(sub), '/user/queue/notes');
     assert.equal(stream('/user/topic/news', 'subscribe', principal('alice')).name, '/x-user/alice/topic/news');
     assert.equal(stream('/user/alice/topic/news', 'send').name, '/x-user/alice/topic/news');
   });
