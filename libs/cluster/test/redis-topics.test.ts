@@ -140,6 +140,19 @@ describe('RedisBroker topics', { ...REDIS_SUITE, skip: redisUnavailable() }, () 
     assert.deepEqual(known.sort(), ['/topic/other', '/topic/w.new', '/topic/w.old']);
   });
 
+  test('only destinations a pattern could match are announced (patternPrefixes)', async () => {
+    const [a, b] = [await node('a', { patternPrefixes: ['/topic/'] }), await node('b')];
+    const V = 'announce'; // a vhost of its own: the directory is per vhost and outlives the tests
+    await b.broker.watch(V, '/x-user/alice/queue/notes');
+    await a.broker.publish(V, '/x-user/alice/queue/notes', NONE, text('private'), true);
+    await a.broker.publish(V, '/x-user/alice/queue/notes', NONE, text('again'), true);
+    await a.broker.publish(V, '/topic/public', NONE, text('public'), true);
+    await received(b, '/x-user/alice/queue/notes', 'again');
+    assert.deepEqual(b.handler.bodies('/x-user/alice/queue/notes'), ['private', 'again'], 'delivered like any topic');
+    assert.deepEqual(await redis().inspect.smembers(keys().directory(V).known), ['/topic/public']);
+    assert.equal(await redis().inspect.xlen(keys().directory(V).announced), 1);
+  });
+
   test('replay: the history after an id, oldest first, in pages, without a gap', async () => {
     const [a, b] = [await node('a'), await node('b')];
     const dest = '/topic/replay';

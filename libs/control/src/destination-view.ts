@@ -4,7 +4,7 @@
 // of the rows it returns.
 import { DestinationKind, type Destination } from '@stompede/admin-api';
 import type { DestinationTarget } from '@stompede/broker-api';
-import { resolveDestination, type Hub } from '@stompede/session';
+import { resolveDestination, USER_STREAM_PREFIX, type Hub } from '@stompede/session';
 import type { NodeHost } from './host.js';
 
 export interface DestinationQuery {
@@ -102,6 +102,10 @@ export function sortKey(d: Pick<Destination, 'vhost' | 'name' | 'kind'>): string
 
 /** What a name is on this node (a topic or a queue, a pattern or not); undefined for names no prefix maps. */
 export function resolve(hub: Hub, name: string): { kind: DestinationKind; pattern: boolean } | undefined {
+  // The topic streams behind user destinations, which clients cannot name but operators look at.
+  if (name.startsWith(USER_STREAM_PREFIX) && name.indexOf('/', USER_STREAM_PREFIX.length) > USER_STREAM_PREFIX.length) {
+    return { kind: DestinationKind.DESTINATION_KIND_TOPIC, pattern: false };
+  }
   const d = resolveDestination(name, 'subscribe', hub.config.destinationPrefixes);
   if ('error' in d || d.kind === 'reply') return undefined;
   return { kind: d.kind === 'topic' ? DestinationKind.DESTINATION_KIND_TOPIC : DestinationKind.DESTINATION_KIND_QUEUE, pattern: d.wildcard };

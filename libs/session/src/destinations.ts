@@ -3,6 +3,15 @@ import type { DestinationKind, DestinationPrefix } from './config.js';
 
 export const TEMP_QUEUE_PREFIX = '/temp-queue/';
 export const REPLY_QUEUE_PREFIX = '/reply-queue/';
+/** User destinations (user-destinations.ts): `/user/queue/<name>` to subscribe, `/user/<login>/queue/<name>` to send. */
+export const USER_PREFIX = '/user/';
+/**
+ * The topic streams user destinations map to, `/x-user/<escaped login>/queue/<name>`. Reserved: a
+ * client can reach them only through `/user/...`, which names its own login for SUBSCRIBE.
+ */
+export const USER_STREAM_PREFIX = '/x-user/';
+/** Prefixes the broker owns; STOMPEDE_DESTINATION_PREFIXES may not map them (or a prefix of them). */
+export const RESERVED_PREFIXES: readonly string[] = [TEMP_QUEUE_PREFIX, REPLY_QUEUE_PREFIX, USER_PREFIX, USER_STREAM_PREFIX];
 
 /** A destination understood by the broker. `kind` 'reply' is a session-private reply queue. */
 export interface Destination {
@@ -11,6 +20,16 @@ export interface Destination {
   /** Length of the prefix; wildcard segments are matched in the part after it. */
   readonly prefixLength: number;
   readonly wildcard: boolean;
+  /**
+   * The destination as the client wrote it, where that is not `name`: a user destination's
+   * (`/user/alice/queue/notes` for the stream `/x-user/alice/queue/notes`). ACL rules are about it.
+   */
+  readonly written?: string;
+}
+
+/** The destination as the client wrote it in its SEND or SUBSCRIBE. */
+export function nameAsWritten(destination: Destination): string {
+  return destination.written ?? destination.name;
 }
 
 export interface DestinationError {
@@ -40,6 +59,20 @@ export function resolveDestination(
       };
     }
     return { kind: 'reply', name, prefixLength: REPLY_QUEUE_PREFIX.length, wildcard: false };
+  }
+  if (name.startsWith(USER_STREAM_PREFIX)) {
+    return {
+      error: 'invalid destination',
+      detail: `${USER_STREAM_PREFIX} is reserved for the streams behind user destinations: subscribe to ${USER_PREFIX}queue/<name>, send to ${USER_PREFIX}<login>/queue/<name>.`,
+    };
+  }
+  if (name.startsWith(USER_PREFIX)) {
+    // Sessions resolve /user/... before they get here (user-destinations.ts); other callers (the
+    // dead-letter setting, a /user/ inside a /user/ name) have no user to resolve it for.
+    return {
+      error: 'invalid destination',
+      detail: `${name}: a user destination (${USER_PREFIX}...) stands for one user's sessions; it can only be subscribed to as ${USER_PREFIX}queue/<name> or sent to as ${USER_PREFIX}<login>/queue/<name>.`,
+    };
   }
   for (const p of prefixes) {
     if (!name.startsWith(p.prefix)) continue;
@@ -84,9 +117,6 @@ function unknownPrefixHint(name: string, prefixes: readonly DestinationPrefix[])
   const map = `or map the prefix with STOMPEDE_DESTINATION_PREFIXES (for example "${firstSegment(name)}=topic").`;
   if (name.startsWith('/app/')) {
     return `${name}: /app is Spring's application-destination prefix. Spring routes /app/... to @MessageMapping methods in your application, so a broker never receives them. Send to one of ${known}, ${map}`;
-  }
-  if (name.startsWith('/user/')) {
-    return `${name}: /user/... is a Spring user destination, which Spring's UserDestinationMessageHandler rewrites to a per-session queue; Stompede has no user registry. Use a per-user ${prefixes.find((p) => p.kind === 'queue')?.prefix ?? '/queue/'}... name or reply-to:${TEMP_QUEUE_PREFIX}..., ${map}`;
   }
   return `${name}: destinations must start with one of ${known} (reply queues: ${REPLY_QUEUE_PREFIX}), ${map}`;
 }

@@ -29,6 +29,17 @@ export {
 export { PUBLISH_WINDOW_MS } from './publish-counts.js';
 export { silentLogger, type Logger } from './logger.js';
 export { negotiateConnect, type Connected, type Refused } from './connect.js';
-export { resolveDestination, hasWildcard, TEMP_QUEUE_PREFIX, REPLY_QUEUE_PREFIX, type Destination } from './destinations.js';
+export {
+  resolveDestination,
+  hasWildcard,
+  TEMP_QUEUE_PREFIX,
+  REPLY_QUEUE_PREFIX,
+  USER_PREFIX,
+  USER_STREAM_PREFIX,
+  RESERVED_PREFIXES,
+  nameAsWritten,
+  type Destination,
+} from './destinations.js';
+export { resolveUserDestination, clientDestination, escapeLogin, LOGIN_REQUIRED } from './user-destinations.js';
 export { WildcardTrie, splitName } from './wildcard-trie.js';
 export { TopicIndex, TopicNode } from './topic-index.js';

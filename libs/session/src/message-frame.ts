@@ -1,10 +1,12 @@
 // MESSAGE frame text. A frame is "MESSAGE", the per-subscription lines (subscription, ack,
 // redelivery), then the per-message lines (a gap before it, message-id, destination, user headers,
 // content-length). The per-message part is encoded once per escaping rule and cached on the
-// message, so fan-out to many subscriptions only concatenates.
+// message, so fan-out to many subscriptions only concatenates. A user stream's messages show the
+// user destination their subscribers subscribed to (user-destinations.ts), decided here, once.
 import { isUtf8 } from 'node:buffer';
 import type { Message } from '@stompede/broker-api';
 import { escapeHeaderValue, type Escaping, type StompVersion } from '@stompede/stomp';
+import { clientDestination } from './user-destinations.js';
 
 export function messageTail(message: Message, escaping: Escaping): string {
   let cache = message.encoded;
@@ -15,7 +17,7 @@ export function messageTail(message: Message, escaping: Escaping): string {
   let tail = cache.get(escaping);
   if (tail === undefined) {
     tail = gapLines(message) + 'message-id:' + escapeHeaderValue(message.id, escaping) +
-      '\ndestination:' + escapeHeaderValue(message.destination, escaping) + '\n';
+      '\ndestination:' + escapeHeaderValue(clientDestination(message.destination), escaping) + '\n';
     const { names, values } = message.headers;
     for (let i = 0; i < names.length; i++) {
       tail += escapeHeaderValue(names[i]!, escaping) + ':' + escapeHeaderValue(values[i]!, escaping) + '\n';

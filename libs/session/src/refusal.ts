@@ -3,7 +3,9 @@
 import { QueueFullError } from '@stompede/broker-api';
 import { encodeFrame, type Headers, type StompVersion } from '@stompede/stomp';
 import type { SessionConfig } from './config.js';
-import { resolveDestination, type Destination, type Use } from './destinations.js';
+import { resolveDestination, USER_PREFIX, type Destination, type Use } from './destinations.js';
+import type { Principal } from './principal.js';
+import { resolveUserDestination } from './user-destinations.js';
 
 /** Raised inside frame handling; becomes an ERROR frame and a close. */
 export class Refusal extends Error {
@@ -22,9 +24,14 @@ export function required(h: Headers, name: string, command: string): string {
   return v;
 }
 
-/** The destination a SEND or SUBSCRIBE names; refused if the broker does not understand it. */
-export function checkedDestination(name: string, use: Use, config: SessionConfig): Destination {
-  const d = resolveDestination(name, use, config.destinationPrefixes);
+/**
+ * The destination a SEND or SUBSCRIBE names; refused if the broker does not understand it.
+ * `subscriber`: who a SUBSCRIBE is for, which a `/user/...` subscription resolves with.
+ */
+export function checkedDestination(name: string, use: Use, config: SessionConfig, subscriber?: Principal): Destination {
+  const d = name.startsWith(USER_PREFIX)
+    ? resolveUserDestination(name, use, config.destinationPrefixes, subscriber)
+    : resolveDestination(name, use, config.destinationPrefixes);
   if ('error' in d) throw new Refusal(d.error, d.detail);
   return d;
 }

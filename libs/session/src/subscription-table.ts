@@ -5,6 +5,7 @@ import type { Completion } from '@stompede/broker-api';
 import type { Headers } from '@stompede/stomp';
 import { REPLY_QUEUE_PREFIX, TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
 import type { SessionHost } from './host.js';
+import type { Principal } from './principal.js';
 import { checkedDestination, Refusal, required } from './refusal.js';
 import { resumeRequest } from './resume.js';
 import { replayInto } from './resume-delivery.js';
@@ -14,6 +15,8 @@ import { ACK_MODES, Subscription, type AckMode, type SubscriberSession } from '.
 export interface TableOwner extends SubscriberSession {
   readonly id: string;
   readonly vhost: string;
+  /** Who the session acts for: `/user/...` subscriptions resolve to its own destinations. */
+  readonly principal: Principal | undefined;
 }
 
 export class SubscriptionTable {
@@ -34,7 +37,7 @@ export class SubscriptionTable {
     const name = required(h, 'destination', 'SUBSCRIBE');
     // STOMP 1.0 made the id optional; such a subscription is known by its destination.
     const id = this.session.version === '1.0' ? (h.get('id') ?? name) : required(h, 'id', 'SUBSCRIBE');
-    const destination = checkedDestination(name, 'subscribe', this.hub.config);
+    const destination = checkedDestination(name, 'subscribe', this.hub.config, this.session.principal);
     if (this.byId.has(id)) {
       throw new Refusal('duplicate subscription', `Subscription id "${id}" is already in use on this connection.`);
     }

@@ -127,12 +127,15 @@ describe('resolveDestination: unknown prefixes', () => {
     assert.match(e.detail, /"\/app\/=topic"/);
   });
 
-  test('/user/ gets the Spring user-destination hint naming the queue prefix and reply-to', () => {
-    const e = err('/user/queue/errors', 'subscribe');
-    assert.equal(e.error, 'unknown destination prefix');
-    assert.match(e.detail, /UserDestinationMessageHandler/);
-    assert.match(e.detail, /\/queue\/\.\.\./);
-    assert.match(e.detail, /reply-to:\/temp-queue\//);
+  test('/user/ and /x-user/ are not resolved here: sessions resolve /user/ per user (user-destinations.test.ts)', () => {
+    for (const use of ['send', 'subscribe'] as const) {
+      const user = err('/user/queue/errors', use);
+      assert.equal(user.error, 'invalid destination');
+      assert.match(user.detail, /\/user\/queue\/<name>/);
+      const internal = err('/x-user/alice/queue/errors', use);
+      assert.equal(internal.error, 'invalid destination');
+      assert.match(internal.detail, /reserved/);
+    }
   });
 
   test('anything else lists the known prefixes and how to map a new one', () => {

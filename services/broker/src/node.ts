@@ -154,6 +154,8 @@ function createBroker(config: BrokerConfig, logger: Logger, redisLag: Histogram)
     trimIntervalMs: config.redisTrimIntervalMs,
     timeoutMs: config.redisTimeoutMs,
     history: config.historyMessages,
+    // Patterns are only allowed on topic prefixes, so nothing else is announced for them.
+    patternPrefixes: config.destinationPrefixes.filter((p) => p.kind === 'topic').map((p) => p.prefix),
     maxDeliveries: config.maxDeliveries,
     meta: registryMeta(config),
     log: logger,

@@ -2,7 +2,7 @@
 // table is generated from this list (`make docs`) and a test keeps the two in sync.
 import { AUTH_METHODS, type AuthConfig, type AuthMethodName } from '@stompede/auth';
 import type { HistoryPrefix } from '@stompede/broker-api';
-import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
+import { RESERVED_PREFIXES, type DestinationPrefix, type FanoutMode, type SessionConfig, type SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type AdminAuthMode = 'token' | 'mtls' | 'none';
@@ -132,7 +132,9 @@ function prefixes(raw: string): DestinationPrefix[] {
       throw new SettingError(`entries are "/prefix/=topic" or "/prefix/=queue", got "${entry}"`);
     }
     if (kind !== 'topic' && kind !== 'queue') throw new SettingError(`kind must be topic or queue, got "${kind}"`);
-    if (prefix === '/temp-queue/' || prefix === '/reply-queue/') throw new SettingError(`${prefix} is reserved`);
+    // A prefix of a reserved one would let wildcard patterns reach the broker's own destinations.
+    const reserved = RESERVED_PREFIXES.find((r) => r.startsWith(prefix));
+    if (reserved !== undefined) throw new SettingError(`${prefix} is reserved (the broker owns ${reserved})`);
     return { prefix, kind };
   });
 }

@@ -67,6 +67,12 @@ describe('configuration', () => {
       [{ STOMPEDE_WS_PORT: '7000', STOMPEDE_TCP_PORT: '7000' }, /must differ/],
       [{ STOMPEDE_DEAD_LETTER_DESTINATION: '/nowhere/x' }, /DEAD_LETTER_DESTINATION/],
       [{ STOMPEDE_DESTINATION_PREFIXES: '/temp-queue/=queue' }, /reserved/],
+      [{ STOMPEDE_DESTINATION_PREFIXES: '/topic/=topic,/user/=topic' }, /\/user\/ is reserved/],
+      [{ STOMPEDE_DESTINATION_PREFIXES: '/x-user/=topic' }, /reserved/],
+      // A prefix of a reserved one: /# would match every user's streams.
+      [{ STOMPEDE_DESTINATION_PREFIXES: '/=topic' }, /\/ is reserved \(the broker owns/],
+      [{ STOMPEDE_DEAD_LETTER_DESTINATION: '/user/alice/queue/dead' }, /DEAD_LETTER_DESTINATION/],
+      [{ STOMPEDE_DEAD_LETTER_DESTINATION: '/x-user/alice/queue/dead' }, /DEAD_LETTER_DESTINATION/],
       [{ STOMPEDE_WS_IDLE_TIMEOUT_SEC: '5' }, /0 or between 8 and 960/],
     ];
     for (const [env, message] of bad) assert.throws(() => parseConfig([], env), message);

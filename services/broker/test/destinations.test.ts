@@ -124,8 +124,17 @@ describe('destinations', () => {
     for (const command of ['SEND', 'SUBSCRIBE']) {
       const app = await expectRefused(broker(), command, { destination: '/app/greeting', id: '0' }, 'unknown destination prefix');
       assert.match(bodyText(app), /@MessageMapping/);
-      const user = await expectRefused(broker(), command, { destination: '/user/queue/reply', id: '0' }, 'unknown destination prefix');
-      assert.match(bodyText(user), /user destination/);
+    }
+  });
+
+  test('user destinations: an anonymous SUBSCRIBE needs a login, a SEND must name the user, /x-user/ is reserved', async () => {
+    const anonymous = await expectRefused(broker(), 'SUBSCRIBE', { destination: '/user/queue/reply', id: '0' }, 'login required');
+    assert.match(bodyText(anonymous), /logged-in connection/);
+    const unnamed = await expectRefused(broker(), 'SEND', { destination: '/user/queue/reply' }, 'invalid destination');
+    assert.match(bodyText(unnamed), /\/user\/<login>\/queue\/<name>/);
+    for (const command of ['SEND', 'SUBSCRIBE']) {
+      const internal = await expectRefused(broker(), command, { destination: '/x-user/alice/queue/reply', id: '0' }, 'invalid destination');
+      assert.match(bodyText(internal), /reserved/);
     }
   });
 });
@@ -179,7 +188,9 @@ describe('destination prefix mapping', () => {
   test('mapped queues refuse wildcards; unmapped prefixes stay unknown and the hint lists the mapping', async () => {
     await expectRefused(broker(), 'SUBSCRIBE', { destination: '/app/greet.*', id: '0' }, 'invalid destination');
     await expectRefused(broker(), 'SEND', { destination: '/exchange/a.#' }, 'invalid destination');
-    await expectRefused(broker(), 'SEND', { destination: '/user/queue/x' }, 'unknown destination prefix');
+    // A user destination may use any mapped prefix after /user/<login>; /x has none.
+    const user = await expectRefused(broker(), 'SEND', { destination: '/user/queue/x' }, 'invalid destination');
+    assert.match(bodyText(user), /\/exchange\//);
     const e = await expectRefused(broker(), 'SEND', { destination: '/events/x' }, 'unknown destination prefix');
     assert.match(bodyText(e), /\/exchange\//);
     assert.match(bodyText(e), /\/app\//);

@@ -26,6 +26,12 @@ export interface RedisBrokerOptions extends QueueLimits {
   readonly claimIdleMs: number;
   readonly janitorMs: number;
   readonly history: readonly HistoryPrefix[];
+  /**
+   * The prefixes wildcard patterns match under. Only destinations under one of them are announced
+   * (directory.ts): the others (user destinations' per-user streams) could never match a pattern,
+   * and would grow the directory that every new pattern reads whole. Undefined: every destination.
+   */
+  readonly patternPrefixes?: readonly string[];
   /** A topic read that returned less than a full batch waits this long before the next (0: no wait). */
   readonly readLingerMs: number;
   /** Hard bound of a topic stream's length; past it entries are trimmed even if a node has not read them. */

@@ -266,13 +266,22 @@ export class TopicPlane {
     return seq;
   }
 
-  /** The first publish of a destination from this node announces it; later ones go straight out. */
+  /**
+   * The first publish of a destination from this node announces it, if a wildcard pattern could
+   * match it (RedisBrokerOptions.patternPrefixes); later ones go straight out.
+   */
   private announce(vhost: string, destination: string): Promise<void> | undefined {
     const k = vhost + '\u0000' + destination;
     const state = this.announced.get(k);
     if (state === true) return undefined;
     if (state !== undefined) return state;
     if (this.announced.size >= MAX_ANNOUNCED_CACHE) this.announced.clear();
+    const patterns = this.ctx.o.patternPrefixes;
+    if (patterns !== undefined && !patterns.some((p) => destination.startsWith(p))) {
+      // No pattern can match it: remembered like an announced one, so the check runs once.
+      this.announced.set(k, true);
+      return undefined;
+    }
     const dir = this.ctx.keys.directory(vhost);
     const p = run(this.ctx.commands, ANNOUNCE, [dir.known, dir.announced], [destination]).then(
       () => {
