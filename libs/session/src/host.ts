@@ -33,6 +33,8 @@ export interface RouterPort {
 /** A session as the hub keeps track of it. */
 export interface HostedSession {
   readonly transport: Transport;
+  /** The principal this session is counted for in maxConnectionsPerPrincipal, if any. */
+  readonly countedPrincipal: string | undefined;
 }
 
 /** The hub as its sessions see it. */
@@ -49,4 +51,6 @@ export interface SessionHost {
   detach(session: HostedSession): void;
   /** The session holds its input for publish pressure: release it when the pressure goes. */
   holdingInput(session: HostedSession): void;
+  /** Counts a connection of principal `name`; false when it has maxConnectionsPerPrincipal already. */
+  admitPrincipal(name: string): boolean;
 }

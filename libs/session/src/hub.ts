@@ -6,6 +6,7 @@ import type { SessionHost } from './host.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { PrincipalConnections } from './principal-connections.js';
 import { Router } from './router.js';
 import { Session } from './session.js';
 import type { GroupPublisher, Transport } from './transport.js';
@@ -33,6 +34,7 @@ export class Hub implements SessionHost {
   private readonly closedListeners = new Set<() => void>();
   /** Sessions holding their input for publish pressure, released when it goes. */
   private readonly holding = new Set<Session>();
+  readonly principalConnections: PrincipalConnections;
   /** Set while draining, if the broker hands queue entries to other nodes: local consumers take none. */
   queueTakesPaused = false;
   private nextSessionId = 0;
@@ -48,6 +50,7 @@ export class Hub implements SessionHost {
       this.logger.error({ err }, 'output flush failed'),
     );
     this.router = new Router(this.config, options.broker, this.outbox, this.metrics, this.logger, () => this.pressureRelieved());
+    this.principalConnections = new PrincipalConnections(this.config.maxConnectionsPerPrincipal);
     this.tickMs = Math.min(250, Math.max(10, Math.floor(this.config.heartbeatFloorMs / 4)));
   }
 
@@ -80,6 +83,7 @@ export class Hub implements SessionHost {
   detach(session: Session): void {
     this.holding.delete(session);
     if (!this.sessions.delete(session)) return;
+    if (session.countedPrincipal !== undefined) this.principalConnections.release(session.countedPrincipal);
     this.metrics.connectionsClosed++;
     const kind = session.transport.kind;
     this.connectionsByTransport.set(kind, (this.connectionsByTransport.get(kind) ?? 1) - 1);
@@ -95,6 +99,10 @@ export class Hub implements SessionHost {
   holdingInput(session: Session): void {
     this.holding.add(session);
     this.metrics.inputHolds++;
+  }
+
+  admitPrincipal(name: string): boolean {
+    return this.principalConnections.admit(name);
   }
 
   /** Sessions holding their input for publish pressure now. */

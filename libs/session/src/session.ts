@@ -17,7 +17,8 @@ import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { HeldInput, type HeldInputOwner } from './held-input.js';
 import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
-import { errorFrame, Refusal } from './refusal.js';
+import { errorFrame, Refusal, required } from './refusal.js';
+import { SendLimits } from './send-limits.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { SubscriberSession, Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
@@ -41,6 +42,8 @@ export class Session
   login: string | undefined;
   /** Who the session acts for once CONNECT was accepted; undefined before. */
   principal: Principal | undefined;
+  /** The principal this connection is counted for in maxConnectionsPerPrincipal (hub.ts releases it). */
+  countedPrincipal: string | undefined;
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
@@ -59,8 +62,17 @@ export class Session
   private transactions: Transactions | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private completions: Completions | undefined;
-  /** Input held for publish pressure (created on the first hold). */
+  /** Input held for publish pressure or the SEND rate (created on the first hold). */
   private input: HeldInput | undefined;
+  /** Why the input was last held: says which limit a `publisher too fast` ERROR is about. */
+  private holdReason: 'pressure' | 'rate' = 'pressure';
+  /** Set while over maxSendsPerSecond: when the SEND bucket has a token again (ms). */
+  private throttledUntilMs = 0;
+  /** Size, destination and rate limits of SEND (send-limits.ts), created on the first SEND. */
+  private sendLimits: SendLimits | undefined;
+  /** When the frame being received began (0: between frames), for frameTimeoutMs. */
+  private frameStartedMs = 0;
+  private framesSeen = 0;
   private nextTag = 0;
 
   constructor(
@@ -96,17 +108,36 @@ export class Session
       const consumed = this.parser.push(chunk);
       // The input was held by a frame of this chunk: the rest waits, ahead of anything kept since.
       if (consumed < chunk.length) this.input?.keepFirst(chunk.subarray(consumed));
+      this.watchPartialFrame();
     } catch (err) {
       this.failWith(err);
     }
   }
 
-  /** @internal A SEND met publish pressure: process no more input until it goes (held-input.ts). */
-  holdInput(): void {
+  /**
+   * Starts the frame timer when a frame is left incomplete, restarting it when that is a new frame
+   * (one completed in between): a stream of frames each split across reads is not one slow frame.
+   */
+  private watchPartialFrame(): void {
+    if (!this.parser.inFrame) {
+      this.frameStartedMs = 0;
+    } else if (this.frameStartedMs === 0 || this.parser.framesParsed !== this.framesSeen) {
+      this.frameStartedMs = this.hub.now();
+      this.framesSeen = this.parser.framesParsed;
+    }
+  }
+
+  /**
+   * @internal A SEND met publish pressure ('pressure') or went over maxSendsPerSecond ('rate'):
+   * process no more input until it goes (held-input.ts).
+   */
+  holdInput(reason: 'pressure' | 'rate' = 'pressure'): void {
     if (this.input?.active) return;
+    this.holdReason = reason;
     (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
     this.parser.yieldAfterFrame();
-    this.hub.holdingInput(this);
+    if (reason === 'pressure') this.hub.holdingInput(this);
+    else this.hub.metrics.countLimit('maxSendsPerSecond');
   }
 
   /** The publish pressure went: process what was held (which may hold the input again). */
@@ -119,9 +150,12 @@ export class Session
 
   private tooFast(): void {
     const config = this.hub.config;
+    const why = this.holdReason === 'rate'
+      ? `This connection sends faster than ${config.maxSendsPerSecond} SEND frames per second (maxSendsPerSecond, STOMPEDE_MAX_SENDS_PER_SECOND)`
+      : 'The cluster is pushing back on this connection\'s publishing';
     this.fail(
       'publisher too fast',
-      `The cluster is pushing back on this connection's publishing and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
+      `${why} and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
       undefined,
       [[SENDS_ACCEPTED_HEADER, String(this.sendsAccepted)]],
     );
@@ -155,6 +189,16 @@ export class Session
         if (now - this.closingSinceMs > CLOSE_LINGER_MS) this.transport.destroy();
         return;
       case 'connected':
+        if (this.throttledUntilMs > 0 && now >= this.throttledUntilMs) {
+          this.throttledUntilMs = 0;
+          this.releaseInput();
+          if (this.state !== 'connected') return;
+        }
+        if (this.frameStartedMs > 0 && config.frameTimeoutMs > 0 && !this.input?.active && now - this.frameStartedMs > config.frameTimeoutMs) {
+          this.hub.metrics.countLimit('frameTimeoutMs');
+          this.fail('frame timeout', `A frame was begun and not completed within ${config.frameTimeoutMs} ms (frameTimeoutMs).`);
+          return;
+        }
         // Held input (publish pressure) is not read, heart-beats included: not the client's silence.
         if (this.expectEveryMs > 0 && !this.input?.active && now - this.lastReadMs > this.expectEveryMs * config.heartbeatGrace) {
           this.hub.metrics.heartbeatTimeouts++;
@@ -377,6 +421,8 @@ export class Session
     const h = frame.headers;
     switch (frame.command) {
       case 'SEND':
+        // A transaction's SENDs were limited as they arrived, not again at COMMIT.
+        if (receipts) this.limitSend(frame);
         if (this.inTransaction(frame)) break;
         this.track(publishSend(frame, this.hub, this.vhost, this, !receipts));
         this.sendsAccepted++;
@@ -416,6 +462,38 @@ export class Session
     if (receipts && receipt !== undefined) this.receipt(receipt);
   }
 
+  /** Refuses a SEND over the size or destination limits; holds the input past the SEND rate. */
+  private limitSend(frame: Frame): void {
+    const now = this.hub.now();
+    const limits = (this.sendLimits ??= new SendLimits(this.hub.config, this.hub.metrics, now));
+    limits.admit(required(frame.headers, 'destination', 'SEND'), frame.body.length);
+    const until = limits.spend(now);
+    if (until > 0) {
+      this.throttledUntilMs = until;
+      this.holdInput('rate');
+    }
+  }
+
+  /**
+   * Counts an authenticated principal's connection, once authentication has set `principal` and
+   * before CONNECTED; past maxConnectionsPerPrincipal the session fails (ERROR, close) and this
+   * returns false. It fails rather than throws: authentication may complete asynchronously.
+   */
+  private countPrincipal(): boolean {
+    const p = this.principal;
+    if (p === undefined || p.method === 'anonymous' || this.countedPrincipal !== undefined) return true;
+    if (!this.hub.admitPrincipal(p.name)) {
+      this.hub.metrics.countLimit('maxConnectionsPerPrincipal');
+      this.fail(
+        'too many connections for this user',
+        `${p.name} already has ${this.hub.config.maxConnectionsPerPrincipal} connections to this node (maxConnectionsPerPrincipal, STOMPEDE_MAX_CONNECTIONS_PER_PRINCIPAL).`,
+      );
+      return false;
+    }
+    this.countedPrincipal = p.name;
+    return true;
+  }
+
   private connect(frame: Frame): void {
     const config = this.hub.config;
     const result = negotiateConnect(frame.headers, config);
@@ -426,6 +504,7 @@ export class Session
     this.login = frame.headers.get('login');
     this.sendEveryMs = result.sendEveryMs;
     this.expectEveryMs = result.expectEveryMs;
+    if (!this.countPrincipal()) return;
     this.state = 'connected';
     const headers = [...result.headers, ['session', `${config.nodeId}:${this.id}`], ['server', config.serverName]] as [string, string][];
     this.output.write(encodeFrame('CONNECTED', headers), false);
