@@ -37,6 +37,12 @@ export interface HostedSession {
   readonly countedPrincipal: string | undefined;
 }
 
+/** A session held for its SEND rate, as the hub wakes it. */
+export interface ThrottledSession {
+  readonly throttledUntilMs: number;
+  wakeThrottled(now: number): void;
+}
+
 /** The hub as its sessions see it. */
 export interface SessionHost {
   readonly config: SessionConfig;
@@ -51,6 +57,8 @@ export interface SessionHost {
   detach(session: HostedSession): void;
   /** The session holds its input for publish pressure: release it when the pressure goes. */
   holdingInput(session: HostedSession): void;
+  /** The session is over its SEND rate until `atMs`: wake it then (ThrottledSession.wakeThrottled). */
+  throttle(session: HostedSession & ThrottledSession, atMs: number): void;
   /** Counts a connection of principal `name`; false when it has maxConnectionsPerPrincipal already. */
   admitPrincipal(name: string): boolean;
 }

@@ -2,7 +2,7 @@
 // tick that drives connect timeouts and heart-beats. Transports call `open` for each new socket.
 import type { Broker } from '@stompede/broker-api';
 import type { SessionConfig } from './config.js';
-import type { SessionHost } from './host.js';
+import type { SessionHost, ThrottledSession } from './host.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -35,6 +35,10 @@ export class Hub implements SessionHost {
   /** Sessions holding their input for publish pressure, released when it goes. */
   private readonly holding = new Set<Session>();
   readonly principalConnections: PrincipalConnections;
+  /** Sessions held for their SEND rate, and the timer that wakes the first due (finer than the tick). */
+  private readonly throttled = new Set<Session>();
+  private throttleTimer: ReturnType<typeof setTimeout> | undefined;
+  private throttleAtMs = Infinity;
   /** Set while draining, if the broker hands queue entries to other nodes: local consumers take none. */
   queueTakesPaused = false;
   private nextSessionId = 0;
@@ -82,6 +86,7 @@ export class Hub implements SessionHost {
 
   detach(session: Session): void {
     this.holding.delete(session);
+    this.throttled.delete(session);
     if (!this.sessions.delete(session)) return;
     if (session.countedPrincipal !== undefined) this.principalConnections.release(session.countedPrincipal);
     this.metrics.connectionsClosed++;
@@ -99,6 +104,38 @@ export class Hub implements SessionHost {
   holdingInput(session: Session): void {
     this.holding.add(session);
     this.metrics.inputHolds++;
+  }
+
+  /**
+   * A session over its SEND rate until `atMs`. The tick (up to 250 ms) would release it in large
+   * bursts that hold up other connections; a timer set for the first due session releases each in
+   * small steps. Tests that drive `tick()` by hand (no ticker) get no timer: the tick wakes them.
+   */
+  throttle(session: Session & ThrottledSession, atMs: number): void {
+    this.throttled.add(session);
+    if (this.ticker !== undefined && atMs < this.throttleAtMs) this.wakeThrottledAt(atMs);
+  }
+
+  private wakeThrottledAt(atMs: number): void {
+    clearTimeout(this.throttleTimer);
+    this.throttleAtMs = atMs;
+    this.throttleTimer = setTimeout(() => this.wakeThrottled(), Math.max(0, atMs - this.now()));
+    this.throttleTimer.unref();
+  }
+
+  private wakeThrottled(): void {
+    this.throttleTimer = undefined;
+    this.throttleAtMs = Infinity;
+    const now = this.now();
+    for (const s of [...this.throttled]) {
+      if (s.throttledUntilMs > now) continue;
+      this.throttled.delete(s);
+      // May throttle the session again, which adds it back with its next time.
+      s.wakeThrottled(now);
+    }
+    let next = Infinity;
+    for (const s of this.throttled) next = Math.min(next, s.throttledUntilMs);
+    if (next < this.throttleAtMs) this.wakeThrottledAt(next);
   }
 
   admitPrincipal(name: string): boolean {
@@ -149,6 +186,7 @@ export class Hub implements SessionHost {
   /** Tells every client the node is going away (ERROR, then close) and stops the broker. */
   async close(reason = 'server shutting down'): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    clearTimeout(this.throttleTimer);
     for (const s of [...this.sessions]) s.fail(reason, 'The broker node is shutting down; reconnect to another node.');
     this.outbox.flush();
     await this.options.broker.close();

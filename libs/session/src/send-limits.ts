@@ -10,6 +10,13 @@ import { REPLY_QUEUE_PREFIX } from './destinations.js';
 import type { Metrics } from './metrics.js';
 import { Refusal } from './refusal.js';
 
+/**
+ * A throttled connection is woken no sooner than this: each wake then processes this long's worth
+ * of SENDs (100 at 10000/s), small enough not to hold up other connections, large enough that the
+ * pause/resume and the timer cost nothing per SEND.
+ */
+const RELEASE_QUANTUM_MS = 10;
+
 export class SendLimits {
   private tokens: number;
   private refilledMs: number;
@@ -58,7 +65,7 @@ export class SendLimits {
     this.refill(nowMs);
     this.tokens -= 1;
     if (this.tokens >= 1) return 0;
-    return nowMs + Math.ceil(((1 - this.tokens) * 1000) / rate);
+    return nowMs + Math.max(RELEASE_QUANTUM_MS, Math.ceil(((1 - this.tokens) * 1000) / rate));
   }
 
   private refill(nowMs: number): void {

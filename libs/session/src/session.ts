@@ -66,8 +66,8 @@ export class Session
   private input: HeldInput | undefined;
   /** Why the input was last held: says which limit a `publisher too fast` ERROR is about. */
   private holdReason: 'pressure' | 'rate' = 'pressure';
-  /** Set while over maxSendsPerSecond: when the SEND bucket has a token again (ms). */
-  private throttledUntilMs = 0;
+  /** Set while over maxSendsPerSecond: when the SEND bucket has tokens again (ms); the hub wakes the session then. */
+  throttledUntilMs = 0;
   /** Size, destination and rate limits of SEND (send-limits.ts), created on the first SEND. */
   private sendLimits: SendLimits | undefined;
   /** When the frame being received began (0: between frames), for frameTimeoutMs. */
@@ -140,6 +140,13 @@ export class Session
     else this.hub.metrics.countLimit('maxSendsPerSecond');
   }
 
+  /** Goes on with the input held for the SEND rate, if its time has come (the hub's throttle timer, or the tick). */
+  wakeThrottled(now: number): void {
+    if (this.throttledUntilMs === 0 || now < this.throttledUntilMs) return;
+    this.throttledUntilMs = 0;
+    this.releaseInput();
+  }
+
   /** The publish pressure went: process what was held (which may hold the input again). */
   releaseInput(): void {
     if (this.input === undefined || !this.input.active) return;
@@ -189,11 +196,8 @@ export class Session
         if (now - this.closingSinceMs > CLOSE_LINGER_MS) this.transport.destroy();
         return;
       case 'connected':
-        if (this.throttledUntilMs > 0 && now >= this.throttledUntilMs) {
-          this.throttledUntilMs = 0;
-          this.releaseInput();
-          if (this.state !== 'connected') return;
-        }
+        this.wakeThrottled(now);
+        if (this.state !== 'connected') return;
         if (this.frameStartedMs > 0 && config.frameTimeoutMs > 0 && !this.input?.active && now - this.frameStartedMs > config.frameTimeoutMs) {
           this.hub.metrics.countLimit('frameTimeoutMs');
           this.fail('frame timeout', `A frame was begun and not completed within ${config.frameTimeoutMs} ms (frameTimeoutMs).`);
@@ -471,6 +475,7 @@ export class Session
     if (until > 0) {
       this.throttledUntilMs = until;
       this.holdInput('rate');
+      this.hub.throttle(this, until);
     }
   }
 

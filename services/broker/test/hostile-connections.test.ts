@@ -16,17 +16,17 @@ import { useBroker } from './helpers/suite.js';
 const CONNECT = frame('CONNECT', { 'accept-version': '1.2', host: '/', 'heart-beat': '0,0' });
 
 describe('hostile: connect/disconnect flood', () => {
-  const suite = useBroker({ env: { STOMPEDE_CONNECTION_RATE_PER_IP: '200', STOMPEDE_CONNECTION_BURST_PER_IP: '100' } });
+  const suite = useBroker({ env: { STOMPEDE_CONNECTION_RATE_PER_IP: '20', STOMPEDE_CONNECTION_BURST_PER_IP: '50' } });
   const pair = useHealthyPair(suite, '/topic/hostile-conn-healthy');
 
-  test('1500 connections opened and dropped as fast as possible: each is CONNECTED or refused with ERROR connecting too fast (RSS bound 64 MiB)', async () => {
+  test('1000 connections opened and dropped as fast as possible: each is CONNECTED or refused with ERROR connecting too fast (RSS bound 64 MiB)', async (t) => {
     const broker = suite.broker();
     await pair().exchange(5);
     const before = await baseline(broker);
     const exchanging = (async () => {
       for (let i = 0; i < 10; i++) await pair().exchange(3);
     })();
-    const outcomes = await pool(1500, 50, async (i) => {
+    const outcomes = await pool(1000, 50, async (i) => {
       const c = await RawClient.open(i % 3 === 0 ? 'ws' : 'tcp', broker);
       c.send(CONNECT);
       const first = await c.next(15_000);
@@ -46,7 +46,8 @@ describe('hostile: connect/disconnect flood', () => {
     assert.equal(await metric(broker, 'stompede_limit_hits_total', { limit: 'connectionRatePerIp' }), refused);
     // The pair's two sessions and the accepted attackers': none for a refused connection.
     assert.equal(await metric(broker, 'stompede_connections_opened_total'), 2 + outcomes.length - refused);
-    await assertUnharmed(broker, before, pair(), 64);
+    const grown = await assertUnharmed(broker, before, pair(), 64);
+    t.diagnostic(`${refused} of ${outcomes.length} refused; RSS grew by ${grown.toFixed(1)} MiB`);
   });
 });
 

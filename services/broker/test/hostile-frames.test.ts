@@ -7,7 +7,7 @@
 // less than the stated bound, every attacker connection is released, and a well-behaved pair keeps
 // exchanging messages.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { messages, unique, waitMessages } from './helpers/conformance-kit.js';
 import { expectErrorThenClose } from './helpers/expect.js';
 import { assertUnharmed, baseline, pool } from './helpers/hostile.js';
@@ -37,7 +37,7 @@ describe('hostile input', () => {
   const pair = useHealthyPair(suite, '/topic/hostile-frames-healthy');
 
   /** Runs `attack` while the pair exchanges messages, then checks the node is unharmed. */
-  async function underAttack(rssBoundMiB: number, attack: () => Promise<void>): Promise<void> {
+  async function underAttack(t: TestContext, rssBoundMiB: number, attack: () => Promise<void>): Promise<void> {
     await pair().exchange(3);
     const before = await baseline(suite.broker());
     let attacking = true;
@@ -50,7 +50,8 @@ describe('hostile input', () => {
       attacking = false;
       await exchanging;
     }
-    await assertUnharmed(suite.broker(), before, pair(), rssBoundMiB);
+    const grown = await assertUnharmed(suite.broker(), before, pair(), rssBoundMiB);
+    t.diagnostic(`RSS grew by ${grown.toFixed(1)} MiB (bound ${rssBoundMiB} MiB)`);
   }
 
   const open = (kind: TransportKind): Promise<RawClient> => RawClient.open(kind, suite.broker());
@@ -60,8 +61,8 @@ describe('hostile input', () => {
     return c;
   };
 
-  test('header-count flood: 200,000 header lines streamed in one frame get ERROR too many headers (20 attackers, RSS bound 32 MiB)', async () => {
-    await underAttack(32, async () => {
+  test('header-count flood: 200,000 header lines streamed in one frame get ERROR too many headers (20 attackers, RSS bound 32 MiB)', async (t) => {
+    await underAttack(t, 32, async () => {
       await pool(20, 20, async (i) => {
         const kind = TRANSPORTS[i % 2]!;
         const c = i % 4 < 2 ? await connected(kind) : await open(kind);
@@ -79,10 +80,10 @@ describe('hostile input', () => {
   });
 
   for (const kind of TRANSPORTS) {
-    test(`content-length that lies over ${kind}: shorter gives malformed frame, longer gives frame timeout, and a smuggled frame is never delivered`, async () => {
+    test(`content-length that lies over ${kind}: shorter gives malformed frame, longer gives frame timeout, and a smuggled frame is never delivered`, async (t) => {
       const dest = unique('/topic/smuggled-');
       const sub = await suite.subscriber(kind, dest);
-      await underAttack(32, async () => {
+      await underAttack(t, 32, async () => {
         const shorter = await connected(kind);
         shorter.send(frame('SEND', { destination: dest, 'content-length': '3' }, 'abcdef'));
         await expectErrorThenClose(shorter, 'malformed frame');
@@ -100,11 +101,11 @@ describe('hostile input', () => {
       assert.deepEqual(messages(sub), []);
     });
 
-    test(`invalid UTF-8 in headers over ${kind} gives ERROR malformed header, before and after CONNECT`, async () => {
+    test(`invalid UTF-8 in headers over ${kind} gives ERROR malformed header, before and after CONNECT`, async (t) => {
       const dest = unique('/topic/utf8-');
       const sub = await suite.subscriber(kind, dest);
       const bad: Buffer[] = [Buffer.from([0xff, 0xfe]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xe2, 0x82])];
-      await underAttack(32, async () => {
+      await underAttack(t, 32, async () => {
         for (const bytes of bad) {
           const c = await connected(kind);
           c.send(Buffer.concat([Buffer.from(`SEND\ndestination:${dest}\nx-bad:`), bytes, Buffer.from('\n\nbody\0')]));
@@ -125,8 +126,8 @@ describe('hostile input', () => {
       assert.equal(header((await waitMessages(sub, 1))[0]!, 'x-ok'), 'é \uFFFD 日本');
     });
 
-    test(`frames one byte at a time over ${kind}: CONNECT, SUBSCRIBE and SEND arrive whole and in order (10 clients)`, async () => {
-      await underAttack(32, async () => {
+    test(`frames one byte at a time over ${kind}: CONNECT, SUBSCRIBE and SEND arrive whole and in order (10 clients)`, async (t) => {
+      await underAttack(t, 32, async () => {
         await pool(10, 10, async (i) => {
           const dest = unique('/topic/bytewise-');
           const c = await open(kind);
@@ -149,8 +150,8 @@ describe('hostile input', () => {
     });
   }
 
-  test('partial frames held open: 40 connections each get ERROR frame timeout (or connect timeout before CONNECT) and are released (RSS bound 32 MiB)', async () => {
-    await underAttack(32, async () => {
+  test('partial frames held open: 40 connections each get ERROR frame timeout (or connect timeout before CONNECT) and are released (RSS bound 32 MiB)', async (t) => {
+    await underAttack(t, 32, async () => {
       await pool(40, 40, async (i) => {
         const kind = TRANSPORTS[i % 2]!;
         if (i % 4 < 2) {
@@ -191,8 +192,8 @@ describe('hostile input', () => {
     });
   }
 
-  test('WebSocket messages over the payload limit are cut by uWS (1009, no ERROR); between the limits ERROR frame too large (RSS bound 48 MiB)', async () => {
-    await underAttack(48, async () => {
+  test('WebSocket messages over the payload limit are cut by uWS (1009, no ERROR); between the limits ERROR frame too large (RSS bound 48 MiB)', async (t) => {
+    await underAttack(t, 48, async () => {
       await pool(10, 10, async (i) => {
         const c = await connected('ws');
         if (i % 2 === 0) {
@@ -208,8 +209,8 @@ describe('hostile input', () => {
     });
   });
 
-  test('a WebSocket SEND flood past maxSendsPerSecond: input held up to maxHeldInputBytes, then ERROR publisher too fast (5 attackers x 8 MiB, RSS bound 32 MiB)', async () => {
-    await underAttack(32, async () => {
+  test('a WebSocket SEND flood past maxSendsPerSecond: input held up to maxHeldInputBytes, then ERROR publisher too fast (5 attackers x 8 MiB, RSS bound 32 MiB)', async (t) => {
+    await underAttack(t, 32, async () => {
       await pool(5, 5, async () => {
         const c = await connected('ws');
         const send = frame('SEND', { destination: '/topic/ws-flood' }, 'f'.repeat(100));

@@ -23,9 +23,9 @@ export async function baseline(broker: BrokerHandle): Promise<Baseline> {
 /**
  * After an attack: the process is alive, /healthz answers, a fresh client connects, the pair
  * exchanges messages, every attacker connection was released (back to the baseline's count) and
- * RSS grew by less than `rssBoundMiB`.
+ * RSS grew by less than `rssBoundMiB`. Returns the growth in MiB, for the test's diagnostics.
  */
-export async function assertUnharmed(broker: BrokerHandle, before: Baseline, pair: HealthyPair, rssBoundMiB: number, kind: TransportKind = 'tcp'): Promise<void> {
+export async function assertUnharmed(broker: BrokerHandle, before: Baseline, pair: HealthyPair, rssBoundMiB: number, kind: TransportKind = 'tcp'): Promise<number> {
   assert.equal(broker.process.exitCode, null, 'the broker exited');
   assert.equal(broker.process.signalCode, null, 'the broker was killed');
   assert.equal((await fetch(`${broker.httpUrl}/healthz`)).status, 200);
@@ -41,6 +41,7 @@ export async function assertUnharmed(broker: BrokerHandle, before: Baseline, pai
   const grown = (rssBytes(broker.pid) - before.rss) / MIB;
   assert.ok(grown < rssBoundMiB, `RSS grew by ${grown.toFixed(1)} MiB (bound ${rssBoundMiB} MiB)`);
   assert.doesNotMatch(broker.output(), /"level":(50|60)/, 'the broker logged an error');
+  return grown;
 }
 
 /** Runs `n` tasks with at most `concurrency` at a time. */
