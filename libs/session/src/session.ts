@@ -9,7 +9,8 @@ import type { Completion, Message, QueuedMessage } from '@stompede/broker-api';
 import { encodeFrame, encodeWithHead, FrameParser, StompProtocolError, type Frame, type Headers, type StompVersion } from '@stompede/stomp';
 import { resolveAck, settle, type SettlingSession } from './acks.js';
 import { Completions, type CompletionOwner } from './completions.js';
-import { negotiateConnect } from './connect.js';
+import { isRefusal, TOKEN_REFRESH_DESTINATION, type AuthOutcome } from './authenticator.js';
+import { negotiateConnect, type Connected } from './connect.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
 import type { Principal } from './principal.js';
@@ -44,6 +45,8 @@ export class Session
   principal: Principal | undefined;
   /** The principal this connection is counted for in maxConnectionsPerPrincipal (hub.ts releases it). */
   countedPrincipal: string | undefined;
+  /** When the principal's credentials expire (hub clock, ms); Infinity = never. */
+  private credentialsExpireMs = Infinity;
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
@@ -62,7 +65,7 @@ export class Session
   private transactions: Transactions | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private completions: Completions | undefined;
-  /** Input held for publish pressure or the SEND rate (created on the first hold). */
+  /** Input held while CONNECT is authenticated, for publish pressure or the SEND rate (created on the first hold). */
   private input: HeldInput | undefined;
   /** Why the input was last held: says which limit a `publisher too fast` ERROR is about. */
   private holdReason: 'pressure' | 'rate' = 'pressure';
@@ -157,6 +160,10 @@ export class Session
 
   private tooFast(): void {
     const config = this.hub.config;
+    if (this.state === 'connecting') {
+      this.fail('too much input before CONNECTED', `More than ${config.maxHeldInputBytes} bytes arrived while the CONNECT was being authenticated (STOMPEDE_MAX_HELD_INPUT_BYTES).`);
+      return;
+    }
     const why = this.holdReason === 'rate'
       ? `This connection sends faster than ${config.maxSendsPerSecond} SEND frames per second (maxSendsPerSecond, STOMPEDE_MAX_SENDS_PER_SECOND)`
       : 'The cluster is pushing back on this connection\'s publishing';
@@ -196,6 +203,10 @@ export class Session
         if (now - this.closingSinceMs > CLOSE_LINGER_MS) this.transport.destroy();
         return;
       case 'connected':
+        if (now >= this.credentialsExpireMs) {
+          this.fail('credentials expired', `The credentials of this connection expired at ${new Date(this.credentialsExpireMs).toISOString()}; connect again with fresh ones, or send a new token to ${TOKEN_REFRESH_DESTINATION} before it expires.`);
+          return;
+        }
         this.wakeThrottled(now);
         if (this.state !== 'connected') return;
         if (this.frameStartedMs > 0 && config.frameTimeoutMs > 0 && !this.input?.active && now - this.frameStartedMs > config.frameTimeoutMs) {
@@ -489,6 +500,8 @@ export class Session
     if (p === undefined || p.method === 'anonymous' || this.countedPrincipal !== undefined) return true;
     if (!this.hub.admitPrincipal(p.name)) {
       this.hub.metrics.countLimit('maxConnectionsPerPrincipal');
+      // What the client pipelined after CONNECT was never accepted: it goes with the connection.
+      this.input?.discard();
       this.fail(
         'too many connections for this user',
         `${p.name} already has ${this.hub.config.maxConnectionsPerPrincipal} connections to this node (maxConnectionsPerPrincipal, STOMPEDE_MAX_CONNECTIONS_PER_PRINCIPAL).`,
@@ -500,19 +513,68 @@ export class Session
   }
 
   private connect(frame: Frame): void {
-    const config = this.hub.config;
-    const result = negotiateConnect(frame.headers, config);
+    const result = negotiateConnect(frame.headers, this.hub.config);
     if ('error' in result) throw new Refusal(result.error, result.detail, result.headers);
     this.version = result.version;
     this.parser.version = result.version;
-    this.vhost = result.vhost;
     this.login = frame.headers.get('login');
+    const outcome = this.hub.authenticator.authenticate({ headers: frame.headers, remoteIp: this.transport.remoteIp });
+    if (outcome instanceof Promise) this.awaitAuthentication(outcome, result);
+    else this.authenticated(outcome, result);
+  }
+
+  /**
+   * Frames the client pipelined after CONNECT wait, in order, until the answer; the CONNECT
+   * deadline (tick) still runs meanwhile.
+   */
+  private awaitAuthentication(pending: Promise<AuthOutcome>, result: Connected): void {
+    (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
+    this.parser.yieldAfterFrame();
+    pending.then(
+      (outcome) => {
+        if (this.state === 'connecting') this.authenticated(outcome, result);
+      },
+      (err: unknown) => {
+        this.hub.logger.error({ err, session: this.id }, 'authentication failed unexpectedly');
+        this.fail('internal error', 'The broker failed to check the credentials; see the broker log.');
+      },
+    );
+  }
+
+  private authenticated(outcome: AuthOutcome, result: Connected): void {
+    if (isRefusal(outcome)) {
+      // What the client pipelined was never accepted: it goes, unread, with the connection.
+      this.input?.discard();
+      this.fail(outcome.refused, outcome.detail);
+      return;
+    }
+    const config = this.hub.config;
+    this.principal = outcome;
+    this.credentialsExpireMs = outcome.expiresAtMs ?? Infinity;
+    this.vhost = result.vhost;
     this.sendEveryMs = result.sendEveryMs;
     this.expectEveryMs = result.expectEveryMs;
     if (!this.countPrincipal()) return;
     this.state = 'connected';
     const headers = [...result.headers, ['session', `${config.nodeId}:${this.id}`], ['server', config.serverName]] as [string, string][];
     this.output.write(encodeFrame('CONNECTED', headers), false);
+    if (this.input?.active) this.releaseInput();
+  }
+
+  /** @internal A SEND to TOKEN_REFRESH_DESTINATION (publish.ts): new credentials for the same principal. */
+  refreshCredentials(h: Headers): Completion {
+    const outcome = this.hub.authenticator.refresh(this.principal!, { headers: h, remoteIp: this.transport.remoteIp });
+    if (outcome instanceof Promise) return outcome.then((o) => this.refreshed(o));
+    this.refreshed(outcome);
+    return undefined;
+  }
+
+  /** A refusal throws: the frame (or its tracked completion) fails the connection with it. */
+  private refreshed(outcome: AuthOutcome): void {
+    if (isRefusal(outcome)) throw new Refusal(outcome.refused, outcome.detail);
+    if (this.state !== 'connected') return;
+    this.principal = outcome;
+    this.credentialsExpireMs = outcome.expiresAtMs ?? Infinity;
   }
 
   /**

@@ -4,8 +4,8 @@
 // incomplete (slow-loris). Each refusal is one ERROR naming the setting, then the close.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Principal } from '@stompede/session';
-import { Kit, type Client } from './kit.js';
+import { ANONYMOUS, type AuthOutcome, type Authenticator, type Credentials, type Principal } from '@stompede/session';
+import { Kit, settle, type Client } from './kit.js';
 
 function send(c: Client, destination: string, body = 'x', extra: Record<string, string> = {}): void {
   c.send('SEND', { destination, ...extra }, body);
@@ -160,34 +160,69 @@ describe('maxPublishDestinations', () => {
 describe('maxConnectionsPerPrincipal', () => {
   const user = (name: string, method = 'users'): Principal => ({ name, method, expiresAtMs: undefined, groups: [], permissions: undefined });
 
-  /** A connection whose authentication named `principal` (set as an authenticator would, before CONNECT completes). */
-  function connectAs(kit: Kit, principal: Principal): Client {
+  /**
+   * The login is the principal's name; login "anon" is anonymous. Login "later" is answered when
+   * the test calls `answer`, as a slow password check would be.
+   */
+  class NamingAuthenticator implements Authenticator {
+    private readonly waiting: ((p: AuthOutcome) => void)[] = [];
+    authenticate(c: Credentials): AuthOutcome | Promise<AuthOutcome> {
+      const login = c.headers.get('login') ?? '';
+      if (login === 'anon') return ANONYMOUS;
+      if (login === 'later') return new Promise((resolve) => this.waiting.push(resolve));
+      return user(login);
+    }
+    refresh(): AuthOutcome {
+      return { refused: 'access refused', detail: 'no refresh here' };
+    }
+    answer(outcome: AuthOutcome): void {
+      this.waiting.shift()!(outcome);
+    }
+  }
+
+  function connectAs(kit: Kit, login: string): Client {
     const c = kit.open();
-    c.session.principal = principal;
-    c.send('CONNECT', { 'accept-version': '1.2', host: '/' });
+    c.send('CONNECT', { 'accept-version': '1.2', host: '/', login });
     kit.flush();
     return c;
   }
 
   test('a user may hold that many connections; one more is refused at CONNECT; a closed one frees a slot', async () => {
-    const kit = await Kit.create({ config: { maxConnectionsPerPrincipal: 2 } });
-    const first = connectAs(kit, user('alice'));
-    const second = connectAs(kit, user('alice'));
+    const kit = await Kit.create({ config: { maxConnectionsPerPrincipal: 2 }, authenticator: new NamingAuthenticator() });
+    const first = connectAs(kit, 'alice');
+    const second = connectAs(kit, 'alice');
     assert.deepEqual([first, second].map((c) => c.take()[0]?.command), ['CONNECTED', 'CONNECTED']);
-    const third = connectAs(kit, user('alice'));
+    const third = connectAs(kit, 'alice');
     assertRefused(third, 'too many connections for this user', 'maxConnectionsPerPrincipal');
     third.closed();
-    const bob = connectAs(kit, user('bob'));
+    const bob = connectAs(kit, 'bob');
     assert.equal(bob.take()[0]?.command, 'CONNECTED', 'another user is not affected');
     first.closed();
     assert.equal(kit.hub.principalConnections.of('alice'), 1);
-    const again = connectAs(kit, user('alice'));
+    const again = connectAs(kit, 'alice');
     assert.equal(again.take()[0]?.command, 'CONNECTED');
+    assert.equal(kit.hub.metrics.limitHits.get('maxConnectionsPerPrincipal'), 1);
+  });
+
+  test('counted when an asynchronous authentication answers; frames pipelined after a refused CONNECT are never processed', async () => {
+    const auth = new NamingAuthenticator();
+    const kit = await Kit.create({ config: { maxConnectionsPerPrincipal: 1 }, authenticator: auth });
+    const sub = kit.connected({ 'accept-version': '1.2', host: '/', login: 'watcher' });
+    sub.send('SUBSCRIBE', { id: 's', destination: '/topic/pipelined' });
+    const holder = connectAs(kit, 'carol');
+    assert.equal(holder.take()[0]?.command, 'CONNECTED');
+    const late = kit.open();
+    late.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'later' });
+    late.send('SEND', { destination: '/topic/pipelined' }, 'never');
+    auth.answer(user('carol'));
+    await settle(kit);
+    assertRefused(late, 'too many connections for this user', 'maxConnectionsPerPrincipal');
+    assert.deepEqual(sub.takeBodies(), []);
   });
 
   test('anonymous principals are not counted', async () => {
-    const kit = await Kit.create({ config: { maxConnectionsPerPrincipal: 1 } });
-    const clients = [0, 1, 2].map(() => connectAs(kit, user('anonymous', 'anonymous')));
+    const kit = await Kit.create({ config: { maxConnectionsPerPrincipal: 1 }, authenticator: new NamingAuthenticator() });
+    const clients = [0, 1, 2].map(() => connectAs(kit, 'anon'));
     assert.deepEqual(clients.map((c) => c.take()[0]?.command), ['CONNECTED', 'CONNECTED', 'CONNECTED']);
     assert.equal(kit.hub.principalConnections.of('anonymous'), 0);
   });

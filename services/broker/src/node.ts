@@ -1,5 +1,6 @@
 // A broker node: the session hub, its cluster-plane broker, the two listeners and the control
 // plane, wired together.
+import type { Auth } from '@stompede/auth';
 import type { Broker, BrokerInspector } from '@stompede/broker-api';
 import { MemoryBroker, RedisBroker } from '@stompede/cluster';
 import type { ControlPlane } from '@stompede/control';
@@ -30,6 +31,7 @@ export class BrokerNode {
     readonly config: BrokerConfig,
     readonly logger: Logger,
     readonly secrets: AdminSecrets,
+    readonly auth: Auth,
   ) {
     const uws = loadNativeUws();
     const redisLag = redisLagHistogram();
@@ -41,6 +43,7 @@ export class BrokerNode {
       broker: this.broker,
       publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
       logger,
+      authenticator: auth.authenticator,
     });
     this.admission = new Admission(config);
     this.registry = createRegistry({
@@ -51,6 +54,7 @@ export class BrokerNode {
       drainState: () => this.control.drainer.state,
       topQueues: config.metricsTopQueues,
       redisLag,
+      auth: auth.metrics,
     });
     ws = new WsListener({
       uws,
@@ -106,6 +110,7 @@ export class BrokerNode {
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.control.stop();
+    this.auth.stop();
   }
 
   private async setAccepting(accepting: boolean): Promise<void> {

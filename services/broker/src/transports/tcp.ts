@@ -9,8 +9,11 @@ const LINGER_MS = 5_000;
 class TcpTransport implements Transport {
   readonly kind = 'tcp';
   readonly remoteAddress: string;
+  readonly remoteIp: string;
 
   constructor(private readonly socket: Socket) {
+    // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: the same address either way.
+    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
   }
 
