@@ -40,7 +40,7 @@ function fail(message) {
 
 /** Runs one test file with the fuzzing budget; returns whether it passed. */
 function run(file, seconds, seed) {
-  const env = { ...process.env, FUZZ_SECONDS: String(seconds), FUZZ_SEED: String(seed) };
+  const env = { ...process.env, FUZZ_SECONDS: seconds.toFixed(1), FUZZ_SEED: String(seed) };
   const args = ['--conditions=source', '--import', 'tsx', '--test', '--test-reporter=spec', file];
   const r = spawnSync(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
   return r.status === 0;
