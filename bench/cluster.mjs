@@ -709,6 +709,10 @@ async function stopRedis(h, rec) {
   return { exit_code: rec.code, signal: rec.signal, warn_lines: warn.slice(-5) };
 }
 
+// Abuse limits off: a benchmark client is one address playing many clients and publishing as fast
+// as it can; these measure capacity, not limits (--node-env can still set them).
+export const BENCH_LIMITS_ENV = { STOMPEDE_MAX_CONNECTIONS_PER_IP: '0', STOMPEDE_CONNECTION_RATE_PER_IP: '0', STOMPEDE_MAX_SENDS_PER_SECOND: '0' };
+
 // Variables every node gets from the bench itself; --node-env cannot change them.
 export const RUN_ENV_KEYS = ['STOMPEDE_BIND', 'STOMPEDE_WS_PORT', 'STOMPEDE_TCP_PORT', 'STOMPEDE_ADMIN_PORT', 'STOMPEDE_DRAIN_GRACE_MS', 'STOMPEDE_DRAIN_WINDOW_MS', 'STOMPEDE_LOG_LEVEL', 'STOMPEDE_NODE_ID', 'STOMPEDE_REDIS_URL'];
 
@@ -716,7 +720,7 @@ export const RUN_ENV_KEYS = ['STOMPEDE_BIND', 'STOMPEDE_WS_PORT', 'STOMPEDE_TCP_
 async function startNodes(o, h, n, redisPort, extraEnv = {}) {
   const recs = await Promise.all(Array.from({ length: n }, async (_, i) => {
     const port = await h.freePort();
-    const env = { ...extraEnv, STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
+    const env = { ...BENCH_LIMITS_ENV, ...extraEnv, STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
       // explicit either way: a STOMPEDE_REDIS_URL in the caller's environment must not reach the embedded contender
       STOMPEDE_REDIS_URL: redisPort ? `redis://127.0.0.1:${redisPort}` : '' };
     const rec = h.start(`node-${i + 1}`, ['taskset', '-c', String(o.brokerCore), 'node', h.BROKER_MAIN], env);

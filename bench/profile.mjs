@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BENCH_LIMITS_ENV } from './cluster.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'services/broker/dist/main.js');
@@ -103,7 +104,7 @@ async function main() {
   for (let i = 0; i < layout.nodes; i++) {
     const port = await freePort();
     const env = {
-      STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_LOG_LEVEL: 'warn',
+      STOMPEDE_BIND: '127.0.0.1', ...BENCH_LIMITS_ENV, STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_LOG_LEVEL: 'warn',
       STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_NODE_ID: `node-${i + 1}`,
       STOMPEDE_REDIS_URL: redisPort ? `redis://127.0.0.1:${redisPort}` : '', ...extra,
     };

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCluster, CLUSTER_MODES, clusterPreflight, clusterSummary, RUN_ENV_KEYS } from './cluster.mjs';
+import { BENCH_LIMITS_ENV, benchCluster, CLUSTER_MODES, clusterPreflight, clusterSummary, RUN_ENV_KEYS } from './cluster.mjs';
 import { benchSubscriptions, subscriptionsSummary } from './subscriptions.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -285,7 +285,7 @@ async function startBroker(o, name) {
     rec = start(name, [...tsk, 'node', REF_SERVER, '--port', String(port)]);
     await waitFor(rec, async () => rec.err.includes('listening on') && (await canConnect(port)), 15000, 'listening');
   } else {
-    const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', ...c.env };
+    const env = { ...BENCH_LIMITS_ENV, STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', ...c.env };
     rec = start(name, [...tsk, 'node', BROKER_MAIN], env);
     await waitFor(rec, () => httpOk(`http://127.0.0.1:${port}/readyz`), 15000, '/readyz');
   }

@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classDelta, classTotals, Inspector, inspectorUrl } from './inspector.mjs';
+import { BENCH_LIMITS_ENV } from './cluster.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = 'bench/subscriptions.mjs';
@@ -168,7 +169,7 @@ const brokerLog = (rec) => (rec.out + rec.err).split('\n').filter((l) => l.trim(
 async function startBroker(o, h) {
   const port = await h.freePort();
   // STOMPEDE_REDIS_URL explicitly empty: one in the caller's environment must not make this a cluster node
-  const env = { STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0',
+  const env = { STOMPEDE_BIND: '127.0.0.1', ...BENCH_LIMITS_ENV, STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0',
     STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_REDIS_URL: '' };
   const rec = h.start('broker', ['taskset', '-c', String(o.brokerCore), 'node', '--inspect=127.0.0.1:0', h.BROKER_MAIN], env);
   rec.url = `ws://127.0.0.1:${port}/ws`;

@@ -10,6 +10,12 @@ export interface DestinationPrefix {
   readonly kind: DestinationKind;
 }
 
+/** Largest SEND body for destinations starting with `prefix` (the longest matching prefix wins). */
+export interface BodyLimit {
+  readonly prefix: string;
+  readonly bytes: number;
+}
+
 export interface SessionConfig extends ParserLimits {
   readonly nodeId: string;
   readonly serverName: string;
@@ -24,7 +30,19 @@ export interface SessionConfig extends ParserLimits {
   /** A client is dead after this many of its negotiated intervals without data. */
   readonly heartbeatGrace: number;
   readonly connectTimeoutMs: number;
+  /** A frame begun and not completed within this long ends the connection (slow-loris); 0 = no limit. */
+  readonly frameTimeoutMs: number;
   readonly maxConnections: number;
+  /** Connections one authenticated principal may hold on this node (anonymous ones are not counted); 0 = no limit. */
+  readonly maxConnectionsPerPrincipal: number;
+  /** SEND frames per second one connection may keep up (token bucket); 0 = no limit. */
+  readonly maxSendsPerSecond: number;
+  /** SEND frames a connection may send at once above maxSendsPerSecond (the bucket's size). */
+  readonly sendBurst: number;
+  /** Distinct destinations one connection may SEND to (reply queues not counted); 0 = no limit. */
+  readonly maxPublishDestinations: number;
+  /** SEND body limits per destination prefix; destinations matching none are bounded by maxFrameBytes only. */
+  readonly maxBodyBytes: readonly BodyLimit[];
   readonly maxSubscriptions: number;
   readonly maxPendingOutboundBytes: number;
   readonly slowConsumerPolicy: SlowConsumerPolicy;
@@ -54,7 +72,13 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   heartbeatCeilingMs: 60_000,
   heartbeatGrace: 2,
   connectTimeoutMs: 10_000,
+  frameTimeoutMs: 60_000,
   maxConnections: 100_000,
+  maxConnectionsPerPrincipal: 1_000,
+  maxSendsPerSecond: 10_000,
+  sendBurst: 20_000,
+  maxPublishDestinations: 1_000,
+  maxBodyBytes: [],
   maxSubscriptions: 1_000,
   maxPendingOutboundBytes: 8 * 1024 * 1024,
   slowConsumerPolicy: 'disconnect',

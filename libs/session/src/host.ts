@@ -34,6 +34,14 @@ export interface RouterPort {
 /** A session as the hub keeps track of it. */
 export interface HostedSession {
   readonly transport: Transport;
+  /** The principal this session is counted for in maxConnectionsPerPrincipal, if any. */
+  readonly countedPrincipal: string | undefined;
+}
+
+/** A session held for its SEND rate, as the hub wakes it. */
+export interface ThrottledSession {
+  readonly throttledUntilMs: number;
+  wakeThrottled(now: number): void;
 }
 
 /** The hub as its sessions see it. */
@@ -52,4 +60,8 @@ export interface SessionHost {
   detach(session: HostedSession): void;
   /** The session holds its input for publish pressure: release it when the pressure goes. */
   holdingInput(session: HostedSession): void;
+  /** The session is over its SEND rate until `atMs`: wake it then (ThrottledSession.wakeThrottled). */
+  throttle(session: HostedSession & ThrottledSession, atMs: number): void;
+  /** Counts a connection of principal `name`; false when it has maxConnectionsPerPrincipal already. */
+  admitPrincipal(name: string): boolean;
 }

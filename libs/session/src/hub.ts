@@ -3,10 +3,11 @@
 import type { Broker } from '@stompede/broker-api';
 import { OPEN_ACCESS, type Authenticator } from './authenticator.js';
 import type { SessionConfig } from './config.js';
-import type { SessionHost } from './host.js';
+import type { SessionHost, ThrottledSession } from './host.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { PrincipalConnections } from './principal-connections.js';
 import { Router } from './router.js';
 import { Session } from './session.js';
 import type { GroupPublisher, Transport } from './transport.js';
@@ -37,6 +38,11 @@ export class Hub implements SessionHost {
   private readonly closedListeners = new Set<() => void>();
   /** Sessions holding their input for publish pressure, released when it goes. */
   private readonly holding = new Set<Session>();
+  readonly principalConnections: PrincipalConnections;
+  /** Sessions held for their SEND rate, and the timer that wakes the first due (finer than the tick). */
+  private readonly throttled = new Set<Session>();
+  private throttleTimer: ReturnType<typeof setTimeout> | undefined;
+  private throttleAtMs = Infinity;
   /** Set while draining, if the broker hands queue entries to other nodes: local consumers take none. */
   queueTakesPaused = false;
   private nextSessionId = 0;
@@ -53,6 +59,7 @@ export class Hub implements SessionHost {
       this.logger.error({ err }, 'output flush failed'),
     );
     this.router = new Router(this.config, options.broker, this.outbox, this.metrics, this.logger, () => this.pressureRelieved());
+    this.principalConnections = new PrincipalConnections(this.config.maxConnectionsPerPrincipal);
     this.tickMs = Math.min(250, Math.max(10, Math.floor(this.config.heartbeatFloorMs / 4)));
   }
 
@@ -84,7 +91,9 @@ export class Hub implements SessionHost {
 
   detach(session: Session): void {
     this.holding.delete(session);
+    this.throttled.delete(session);
     if (!this.sessions.delete(session)) return;
+    if (session.countedPrincipal !== undefined) this.principalConnections.release(session.countedPrincipal);
     this.metrics.connectionsClosed++;
     const kind = session.transport.kind;
     this.connectionsByTransport.set(kind, (this.connectionsByTransport.get(kind) ?? 1) - 1);
@@ -100,6 +109,42 @@ export class Hub implements SessionHost {
   holdingInput(session: Session): void {
     this.holding.add(session);
     this.metrics.inputHolds++;
+  }
+
+  /**
+   * A session over its SEND rate until `atMs`. The tick (up to 250 ms) would release it in large
+   * bursts that hold up other connections; a timer set for the first due session releases each in
+   * small steps. Tests that drive `tick()` by hand (no ticker) get no timer: the tick wakes them.
+   */
+  throttle(session: Session & ThrottledSession, atMs: number): void {
+    this.throttled.add(session);
+    if (this.ticker !== undefined && atMs < this.throttleAtMs) this.wakeThrottledAt(atMs);
+  }
+
+  private wakeThrottledAt(atMs: number): void {
+    clearTimeout(this.throttleTimer);
+    this.throttleAtMs = atMs;
+    this.throttleTimer = setTimeout(() => this.wakeThrottled(), Math.max(0, atMs - this.now()));
+    this.throttleTimer.unref();
+  }
+
+  private wakeThrottled(): void {
+    this.throttleTimer = undefined;
+    this.throttleAtMs = Infinity;
+    const now = this.now();
+    for (const s of [...this.throttled]) {
+      if (s.throttledUntilMs > now) continue;
+      this.throttled.delete(s);
+      // May throttle the session again, which adds it back with its next time.
+      s.wakeThrottled(now);
+    }
+    let next = Infinity;
+    for (const s of this.throttled) next = Math.min(next, s.throttledUntilMs);
+    if (next < this.throttleAtMs) this.wakeThrottledAt(next);
+  }
+
+  admitPrincipal(name: string): boolean {
+    return this.principalConnections.admit(name);
   }
 
   /** Sessions holding their input for publish pressure now. */
@@ -146,6 +191,7 @@ export class Hub implements SessionHost {
   /** Tells every client the node is going away (ERROR, then close) and stops the broker. */
   async close(reason = 'server shutting down'): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    clearTimeout(this.throttleTimer);
     for (const s of [...this.sessions]) s.fail(reason, 'The broker node is shutting down; reconnect to another node.');
     this.outbox.flush();
     await this.options.broker.close();

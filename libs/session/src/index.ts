@@ -1,4 +1,4 @@
-export { DEFAULT_SESSION_CONFIG, type SessionConfig, type SlowConsumerPolicy, type FanoutMode, type DestinationPrefix, type DestinationKind } from './config.js';
+export { DEFAULT_SESSION_CONFIG, type SessionConfig, type BodyLimit, type SlowConsumerPolicy, type FanoutMode, type DestinationPrefix, type DestinationKind } from './config.js';
 export type { Transport, GroupPublisher } from './transport.js';
 export { Hub, type HubOptions } from './hub.js';
 export { Session, type SessionState } from './session.js';

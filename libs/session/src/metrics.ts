@@ -32,12 +32,18 @@ export class Metrics {
   /** ERROR frames sent, by `message` header. */
   readonly errors = new Map<string, number>();
   heartbeatTimeouts = 0;
+  /** Times an abuse limit refused or throttled a client, by the setting's name (a bounded set). */
+  readonly limitHits = new Map<string, number>();
 
   countFrame(command: string): void {
     this.framesIn++;
     const n = this.framesByCommand.get(command);
     if (n !== undefined) this.framesByCommand.set(command, n + 1);
     else this.framesByCommand.set('OTHER', this.framesByCommand.get('OTHER')! + 1);
+  }
+
+  countLimit(setting: string): void {
+    this.limitHits.set(setting, (this.limitHits.get(setting) ?? 0) + 1);
   }
 
   countError(message: string): void {

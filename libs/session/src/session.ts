@@ -18,7 +18,8 @@ import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { HeldInput, type HeldInputOwner } from './held-input.js';
 import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
-import { errorFrame, Refusal } from './refusal.js';
+import { errorFrame, Refusal, required } from './refusal.js';
+import { SendLimits } from './send-limits.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { SubscriberSession, Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
@@ -42,6 +43,8 @@ export class Session
   login: string | undefined;
   /** Who the session acts for once CONNECT was accepted; undefined before. */
   principal: Principal | undefined;
+  /** The principal this connection is counted for in maxConnectionsPerPrincipal (hub.ts releases it). */
+  countedPrincipal: string | undefined;
   /** When the principal's credentials expire (hub clock, ms); Infinity = never. */
   private credentialsExpireMs = Infinity;
   readonly openedMs: number;
@@ -62,8 +65,17 @@ export class Session
   private transactions: Transactions | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private completions: Completions | undefined;
-  /** Input held while CONNECT is authenticated or for publish pressure (created on the first hold). */
+  /** Input held while CONNECT is authenticated, for publish pressure or the SEND rate (created on the first hold). */
   private input: HeldInput | undefined;
+  /** Why the input was last held: says which limit a `publisher too fast` ERROR is about. */
+  private holdReason: 'pressure' | 'rate' = 'pressure';
+  /** Set while over maxSendsPerSecond: when the SEND bucket has tokens again (ms); the hub wakes the session then. */
+  throttledUntilMs = 0;
+  /** Size, destination and rate limits of SEND (send-limits.ts), created on the first SEND. */
+  private sendLimits: SendLimits | undefined;
+  /** When the frame being received began (0: between frames), for frameTimeoutMs. */
+  private frameStartedMs = 0;
+  private framesSeen = 0;
   private nextTag = 0;
 
   constructor(
@@ -99,17 +111,43 @@ export class Session
       const consumed = this.parser.push(chunk);
       // The input was held by a frame of this chunk: the rest waits, ahead of anything kept since.
       if (consumed < chunk.length) this.input?.keepFirst(chunk.subarray(consumed));
+      this.watchPartialFrame();
     } catch (err) {
       this.failWith(err);
     }
   }
 
-  /** @internal A SEND met publish pressure: process no more input until it goes (held-input.ts). */
-  holdInput(): void {
+  /**
+   * Starts the frame timer when a frame is left incomplete, restarting it when that is a new frame
+   * (one completed in between): a stream of frames each split across reads is not one slow frame.
+   */
+  private watchPartialFrame(): void {
+    if (!this.parser.inFrame) {
+      this.frameStartedMs = 0;
+    } else if (this.frameStartedMs === 0 || this.parser.framesParsed !== this.framesSeen) {
+      this.frameStartedMs = this.hub.now();
+      this.framesSeen = this.parser.framesParsed;
+    }
+  }
+
+  /**
+   * @internal A SEND met publish pressure ('pressure') or went over maxSendsPerSecond ('rate'):
+   * process no more input until it goes (held-input.ts).
+   */
+  holdInput(reason: 'pressure' | 'rate' = 'pressure'): void {
     if (this.input?.active) return;
+    this.holdReason = reason;
     (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
     this.parser.yieldAfterFrame();
-    this.hub.holdingInput(this);
+    if (reason === 'pressure') this.hub.holdingInput(this);
+    else this.hub.metrics.countLimit('maxSendsPerSecond');
+  }
+
+  /** Goes on with the input held for the SEND rate, if its time has come (the hub's throttle timer, or the tick). */
+  wakeThrottled(now: number): void {
+    if (this.throttledUntilMs === 0 || now < this.throttledUntilMs) return;
+    this.throttledUntilMs = 0;
+    this.releaseInput();
   }
 
   /** The publish pressure went: process what was held (which may hold the input again). */
@@ -126,9 +164,12 @@ export class Session
       this.fail('too much input before CONNECTED', `More than ${config.maxHeldInputBytes} bytes arrived while the CONNECT was being authenticated (STOMPEDE_MAX_HELD_INPUT_BYTES).`);
       return;
     }
+    const why = this.holdReason === 'rate'
+      ? `This connection sends faster than ${config.maxSendsPerSecond} SEND frames per second (maxSendsPerSecond, STOMPEDE_MAX_SENDS_PER_SECOND)`
+      : 'The cluster is pushing back on this connection\'s publishing';
     this.fail(
       'publisher too fast',
-      `The cluster is pushing back on this connection's publishing and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
+      `${why} and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
       undefined,
       [[SENDS_ACCEPTED_HEADER, String(this.sendsAccepted)]],
     );
@@ -164,6 +205,13 @@ export class Session
       case 'connected':
         if (now >= this.credentialsExpireMs) {
           this.fail('credentials expired', `The credentials of this connection expired at ${new Date(this.credentialsExpireMs).toISOString()}; connect again with fresh ones, or send a new token to ${TOKEN_REFRESH_DESTINATION} before it expires.`);
+          return;
+        }
+        this.wakeThrottled(now);
+        if (this.state !== 'connected') return;
+        if (this.frameStartedMs > 0 && config.frameTimeoutMs > 0 && !this.input?.active && now - this.frameStartedMs > config.frameTimeoutMs) {
+          this.hub.metrics.countLimit('frameTimeoutMs');
+          this.fail('frame timeout', `A frame was begun and not completed within ${config.frameTimeoutMs} ms (frameTimeoutMs).`);
           return;
         }
         // Held input (publish pressure) is not read, heart-beats included: not the client's silence.
@@ -388,6 +436,8 @@ export class Session
     const h = frame.headers;
     switch (frame.command) {
       case 'SEND':
+        // A transaction's SENDs were limited as they arrived, not again at COMMIT.
+        if (receipts) this.limitSend(frame);
         if (this.inTransaction(frame)) break;
         this.track(publishSend(frame, this.hub, this.vhost, this, !receipts));
         this.sendsAccepted++;
@@ -425,6 +475,41 @@ export class Session
     }
     const receipt = h.get('receipt');
     if (receipts && receipt !== undefined) this.receipt(receipt);
+  }
+
+  /** Refuses a SEND over the size or destination limits; holds the input past the SEND rate. */
+  private limitSend(frame: Frame): void {
+    const now = this.hub.now();
+    const limits = (this.sendLimits ??= new SendLimits(this.hub.config, this.hub.metrics, now));
+    limits.admit(required(frame.headers, 'destination', 'SEND'), frame.body.length);
+    const until = limits.spend(now);
+    if (until > 0) {
+      this.throttledUntilMs = until;
+      this.holdInput('rate');
+      this.hub.throttle(this, until);
+    }
+  }
+
+  /**
+   * Counts an authenticated principal's connection, once authentication has set `principal` and
+   * before CONNECTED; past maxConnectionsPerPrincipal the session fails (ERROR, close) and this
+   * returns false. It fails rather than throws: authentication may complete asynchronously.
+   */
+  private countPrincipal(): boolean {
+    const p = this.principal;
+    if (p === undefined || p.method === 'anonymous' || this.countedPrincipal !== undefined) return true;
+    if (!this.hub.admitPrincipal(p.name)) {
+      this.hub.metrics.countLimit('maxConnectionsPerPrincipal');
+      // What the client pipelined after CONNECT was never accepted: it goes with the connection.
+      this.input?.discard();
+      this.fail(
+        'too many connections for this user',
+        `${p.name} already has ${this.hub.config.maxConnectionsPerPrincipal} connections to this node (maxConnectionsPerPrincipal, STOMPEDE_MAX_CONNECTIONS_PER_PRINCIPAL).`,
+      );
+      return false;
+    }
+    this.countedPrincipal = p.name;
+    return true;
   }
 
   private connect(frame: Frame): void {
@@ -469,6 +554,7 @@ export class Session
     this.vhost = result.vhost;
     this.sendEveryMs = result.sendEveryMs;
     this.expectEveryMs = result.expectEveryMs;
+    if (!this.countPrincipal()) return;
     this.state = 'connected';
     const headers = [...result.headers, ['session', `${config.nodeId}:${this.id}`], ['server', config.serverName]] as [string, string][];
     this.output.write(encodeFrame('CONNECTED', headers), false);

@@ -22,7 +22,7 @@ import { BACKSLASH, COLON, CR, LF, NUL } from './bytes.js';
 import { StompProtocolError } from './errors.js';
 import { isConnectCommand, type Frame } from './frame.js';
 import { Headers } from './headers.js';
-import { decodeAscii, decodeUtf8 } from './text.js';
+import { decodeAscii, decodeUtf8, decodeUtf8Strict } from './text.js';
 import { unescapeHeaderValue, type Escaping } from './escape.js';
 import type { StompVersion } from './version.js';
 
@@ -66,6 +66,8 @@ export class FrameParser {
   version: StompVersion = '1.2';
 
   private state = IDLE;
+  /** Frames delivered so far: with inFrame, tells a caller whether a partial frame is a new one. */
+  framesParsed = 0;
   private stopped = false;
   /** Set by yieldAfterFrame during a push: the push returns after the frame being delivered. */
   private yielding = false;
@@ -87,6 +89,11 @@ export class FrameParser {
   ) {
     // An object sink saves an idle connection the closure a callback would cost.
     this.sink = typeof onFrame === 'function' ? { onFrame } : onFrame;
+  }
+
+  /** Whether a frame has begun and is not complete yet (EOLs between frames do not count). */
+  get inFrame(): boolean {
+    return this.state !== IDLE;
   }
 
   /** Stops delivering frames, e.g. once the session decided to close. */
@@ -253,9 +260,13 @@ export class FrameParser {
     if (colon === start) {
       throw new StompProtocolError('malformed header', `Header line with an empty name: ${preview(buf, start, end)}`);
     }
-    const decode = ascii ? decodeAscii : decodeUtf8;
-    let name = decode(buf, start, colon);
-    let value = decode(buf, colon + 1, end);
+    let name = ascii ? decodeAscii(buf, start, colon) : decodeUtf8Strict(buf, start, colon);
+    let value = ascii ? decodeAscii(buf, colon + 1, end) : decodeUtf8Strict(buf, colon + 1, end);
+    // Headers are UTF-8 (spec "Value Encoding"): replacing bad bytes would change names and
+    // destinations behind the client's back, so the frame is refused.
+    if (name === null || value === null) {
+      throw new StompProtocolError('malformed header', `Header line is not valid UTF-8: ${preview(buf, start, end)}`);
+    }
     if (backslash && (this.escaping === '1.1' || this.escaping === '1.2')) {
       const n = unescapeHeaderValue(name, this.escaping);
       const v = unescapeHeaderValue(value, this.escaping);
@@ -289,6 +300,7 @@ export class FrameParser {
     this.state = IDLE;
     // An idle connection should not keep its last frame's headers alive.
     this.headers = NO_HEADERS;
+    this.framesParsed++;
     this.sink.onFrame(frame);
   }
 

@@ -14,12 +14,28 @@ type NodeBufferCtor = {
 const NodeBuffer = (globalThis as { Buffer?: NodeBufferCtor }).Buffer;
 const proto = NodeBuffer?.prototype;
 const decoder = new TextDecoder('utf-8');
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /** Decodes bytes [start, end) as UTF-8; invalid sequences become U+FFFD. */
 export const decodeUtf8: (bytes: Uint8Array, start: number, end: number) => string = proto
   ? (bytes, start, end) => proto.utf8Slice.call(bytes, start, end)
   : (bytes, start, end) => decoder.decode(bytes.subarray(start, end));
+
+/**
+ * Decodes bytes [start, end) as UTF-8, or returns null when they are not valid UTF-8. The fast
+ * lenient decoder runs first: only a result holding U+FFFD (a replacement, or a real U+FFFD) is
+ * decoded again strictly.
+ */
+export function decodeUtf8Strict(bytes: Uint8Array, start: number, end: number): string | null {
+  const text = decodeUtf8(bytes, start, end);
+  if (!text.includes('\uFFFD')) return text;
+  try {
+    return strictDecoder.decode(bytes.subarray(start, end));
+  } catch {
+    return null;
+  }
+}
 
 /** Decodes bytes [start, end) that the caller knows are all below 0x80. */
 export const decodeAscii: (bytes: Uint8Array, start: number, end: number) => string = proto

@@ -16,9 +16,29 @@ import {
 import { byteByByte, bytes, PARSER_ERRORS, parseResult, splitAt, type Parsed, type ParseResult } from './helpers.js';
 
 const COMMANDS: string[] = [...ClientCommands, ...ServerCommands];
-// Property tests must stay quick: the whole file should finish in a few seconds.
-const RUNS = { numRuns: 150 };
-const TIMEOUT = { timeout: 60_000 };
+// Property tests must stay quick: the whole file should finish in a few seconds. `npm run fuzz`
+// (scripts/fuzz.mjs) runs the same properties for a chosen time instead: FUZZ_SECONDS is shared
+// among the PROPERTIES below, and FUZZ_SEED makes a run replayable.
+const FUZZ_SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 0);
+const FUZZ_SEED = process.env['FUZZ_SEED'] === undefined ? undefined : Number(process.env['FUZZ_SEED']);
+const PROPERTIES = 6;
+
+/** fast-check parameters: `numRuns` in the test suite, or as many runs as fit in this property's share of FUZZ_SECONDS. */
+interface Runs {
+  readonly numRuns: number;
+  readonly seed: number | undefined;
+  readonly interruptAfterTimeLimit?: number;
+  readonly markInterruptAsFailure?: boolean;
+}
+
+function runs(numRuns: number): Runs {
+  if (FUZZ_SECONDS <= 0) return { numRuns, seed: FUZZ_SEED };
+  const ms = (FUZZ_SECONDS * 1000) / PROPERTIES;
+  return { numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: ms, markInterruptAsFailure: false, seed: FUZZ_SEED };
+}
+
+const RUNS = runs(150);
+const TIMEOUT = { timeout: 60_000 + FUZZ_SECONDS * 1000 };
 
 const headerText = (minLength: number) =>
   fc.string({
@@ -199,7 +219,7 @@ describe('robustness', () => {
         assertWellFormed(parseResult([data], { limits, version }), limits);
         assertWellFormed(parseResult(randomChunks(data, cuts), { limits, version }), limits);
       }),
-      { numRuns: 400 },
+      runs(400),
     );
   });
 
@@ -208,7 +228,7 @@ describe('robustness', () => {
       fc.property(fc.uint8Array({ minLength: 1000, maxLength: 20_000 }), cutsArb, (data, cuts) => {
         assertWellFormed(parseResult(randomChunks(data, cuts)), {});
       }),
-      { numRuns: 30 },
+      runs(30),
     );
   });
 });
@@ -224,7 +244,7 @@ describe('chunking invariance', () => {
         assert.deepEqual(comparable(parseResult(randomChunks(data, cuts), { limits, version })), whole);
         assert.deepEqual(comparable(parseResult(byteByByte(data), { limits, version })), whole);
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 });

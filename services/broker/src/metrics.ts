@@ -8,12 +8,14 @@ import { RedisBroker } from '@stompede/cluster';
 import type { NodeState } from '@stompede/control';
 import type { Hub } from '@stompede/session';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Admission } from './admission.js';
 import { counterOf, gaugeOf, labelledCounterOf } from './metric-kinds.js';
 import { clusterMetrics } from './metrics-cluster.js';
 import { queueDepthGauge } from './metrics-queues.js';
 
 export interface MetricSources {
   readonly hub: Hub;
+  readonly admission: Admission;
   readonly broker: Broker;
   readonly inspector: BrokerInspector;
   readonly drainState: () => NodeState;
@@ -72,6 +74,7 @@ export function createRegistry(sources: MetricSources): Registry {
   gauge('stompede_subscriptions', 'Open subscriptions on this node, reply queues included.', () => m.subscriptions);
   gauge('stompede_queued_messages', 'Queue messages held in this node\'s memory (embedded: every queue; cluster: read ahead for local consumers).', () => broker.stats().queuedMessages);
   gauge('stompede_queued_bytes', 'Bytes of queue messages held in this node\'s memory.', () => broker.stats().queuedBytes);
+  labelledCounterOf(registry, 'stompede_limit_hits_total', 'Clients refused or throttled by an abuse limit, by the setting (docs/security.md, Limits): per-address admission refusals, per-user and per-connection refusals, SEND-rate throttles, stalled frames.', 'limit', () => new Map([...m.limitHits, ...sources.admission.hits]));
   labelledCounterOf(registry, 'stompede_errors_total', 'ERROR frames sent, by reason (their message header).', 'reason', () => m.errors);
   gauge('stompede_drain_state', 'This node\'s drain state: 0 serving, 1 draining, 2 drained.', () => DRAIN_STATES[sources.drainState()]);
   authMetrics(registry, sources.auth);

@@ -7,6 +7,7 @@ import type { ControlPlane } from '@stompede/control';
 import { Hub, type Logger } from '@stompede/session';
 import type { Histogram, Registry } from 'prom-client';
 import { randomToken, writeTokenFile, type AdminSecrets } from './admin-secrets.js';
+import { Admission } from './admission.js';
 import { sessionConfig } from './config.js';
 import { createRegistry, redisLagHistogram } from './metrics.js';
 import { adminAdvertise, createControlPlane } from './node-control.js';
@@ -22,6 +23,7 @@ export class BrokerNode {
   readonly control: ControlPlane;
   readonly registry: Registry;
   readonly startedAt = new Date();
+  readonly admission: Admission;
   private readonly ws: WsListener;
   private readonly tcp: TcpListener | undefined;
 
@@ -43,8 +45,10 @@ export class BrokerNode {
       logger,
       authenticator: auth.authenticator,
     });
+    this.admission = new Admission(config);
     this.registry = createRegistry({
       hub: this.hub,
+      admission: this.admission,
       broker: this.broker,
       inspector: this.broker,
       drainState: () => this.control.drainer.state,
@@ -62,11 +66,12 @@ export class BrokerNode {
       maxPendingOutboundBytes: config.maxPendingOutboundBytes,
       closeOnBackpressure: config.slowConsumerPolicy === 'disconnect',
       idleTimeoutSec: config.wsIdleTimeoutSec,
+      admission: this.admission,
       health: () => ({ live: true, ready: this.control.health.ready }),
       metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
     });
     this.ws = ws;
-    if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger);
+    if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger, this.admission);
     this.control = createControlPlane(this, {
       setAccepting: (accepting) => this.setAccepting(accepting),
       announce: (state) => {

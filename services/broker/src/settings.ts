@@ -2,7 +2,7 @@
 // table is generated from this list (`make docs`) and a test keeps the two in sync.
 import { AUTH_METHODS, type AuthConfig, type AuthMethodName } from '@stompede/auth';
 import type { HistoryPrefix } from '@stompede/broker-api';
-import { RESERVED_PREFIXES, type DestinationPrefix, type FanoutMode, type SessionConfig, type SlowConsumerPolicy } from '@stompede/session';
+import { RESERVED_PREFIXES, type BodyLimit, type DestinationPrefix, type FanoutMode, type SessionConfig, type SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type AdminAuthMode = 'token' | 'mtls' | 'none';
@@ -60,6 +60,12 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly drainWindowMs: number;
   readonly drainTimeoutMs: number;
   readonly metricsTopQueues: number;
+  /** Connections one client address may hold on this node (IPv6: per /64); 0 = no limit. */
+  readonly maxConnectionsPerIp: number;
+  /** New connections per second one client address may open (token bucket); 0 = no limit. */
+  readonly connectionRatePerIp: number;
+  /** New connections one address may open at once above connectionRatePerIp (the bucket's size). */
+  readonly connectionBurstPerIp: number;
 }
 
 export interface Setting {
@@ -158,6 +164,17 @@ function history(raw: string): HistoryPrefix[] {
   });
 }
 
+function bodyLimits(raw: string): BodyLimit[] {
+  return list(raw).map((entry) => {
+    const eq = entry.lastIndexOf('=');
+    const prefix = entry.slice(0, eq);
+    if (eq < 1 || !prefix.startsWith('/') || !/^\d{1,10}$/.test(entry.slice(eq + 1))) {
+      throw new SettingError(`entries are "/prefix/=<bytes>", got "${entry}"`);
+    }
+    return { prefix, bytes: int(0)(entry.slice(eq + 1)) };
+  });
+}
+
 function authMethods(raw: string): AuthMethodName[] {
   const methods = nonEmptyList(raw);
   for (const m of methods) {
@@ -222,6 +239,7 @@ export const SETTINGS: readonly Setting[] = [
   s('heartbeatCeilingMs', 'STOMPEDE_HEARTBEAT_CEILING_MS', '60000', 'Longest the server stays silent when the client asked for heart-beats (keeps idle proxies from cutting the connection).', int(1)),
   s('heartbeatGrace', 'STOMPEDE_HEARTBEAT_GRACE', '2', 'A client is dead after this many negotiated intervals without any data.', positive),
   s('connectTimeoutMs', 'STOMPEDE_CONNECT_TIMEOUT_MS', '10000', 'Time from socket open to the CONNECT frame.', int(1)),
+  s('frameTimeoutMs', 'STOMPEDE_FRAME_TIMEOUT_MS', '60000', 'A frame begun and not completed within this time ends the connection with ERROR frame timeout (slow-loris); 0 = no limit.', int(0)),
   s('wsIdleTimeoutSec', 'STOMPEDE_WS_IDLE_TIMEOUT_SEC', '120', 'WebSocket-level idle timeout with automatic pings, for dead peers that negotiated no heart-beats; 0 = off, else 8-960.', (raw) => {
     const n = int(0, 960)(raw);
     if (n > 0 && n < 8) throw new SettingError(`must be 0 or between 8 and 960, got ${n}`);
@@ -231,6 +249,14 @@ export const SETTINGS: readonly Setting[] = [
   s('maxHeaders', 'STOMPEDE_MAX_HEADERS', '100', 'Most headers in one client frame.', int(1)),
   s('maxHeaderLineBytes', 'STOMPEDE_MAX_HEADER_LINE_BYTES', '65536', 'Longest command or header line in a client frame.', int(64)),
   s('maxConnections', 'STOMPEDE_MAX_CONNECTIONS', '100000', 'Most client connections on this node, WebSocket and TCP together.', int(1)),
+  s('maxConnectionsPerIp', 'STOMPEDE_MAX_CONNECTIONS_PER_IP', '1000', 'Most connections from one client address (IPv6: one /64) on this node; more are refused with ERROR before a session exists. 0 = no limit (behind a proxy every client has its address).', int(0)),
+  s('connectionRatePerIp', 'STOMPEDE_CONNECTION_RATE_PER_IP', '100', 'New connections per second one client address may open on this node (token bucket, STOMPEDE_CONNECTION_BURST_PER_IP deep); faster ones are refused with ERROR. 0 = no limit.', int(0)),
+  s('connectionBurstPerIp', 'STOMPEDE_CONNECTION_BURST_PER_IP', '200', 'New connections one client address may open at once before STOMPEDE_CONNECTION_RATE_PER_IP applies.', int(1)),
+  s('maxConnectionsPerPrincipal', 'STOMPEDE_MAX_CONNECTIONS_PER_PRINCIPAL', '1000', 'Most connections of one authenticated user on this node (anonymous ones are bounded per address instead); one more is refused at CONNECT. 0 = no limit.', int(0)),
+  s('maxSendsPerSecond', 'STOMPEDE_MAX_SENDS_PER_SECOND', '10000', 'SEND frames per second one connection may keep up (token bucket, STOMPEDE_SEND_BURST deep). Beyond it a TCP connection is not read; a WebSocket\'s input is held up to STOMPEDE_MAX_HELD_INPUT_BYTES, then ERROR publisher too fast. 0 = no limit.', int(0)),
+  s('sendBurst', 'STOMPEDE_SEND_BURST', '20000', 'SEND frames a connection may send at once before STOMPEDE_MAX_SENDS_PER_SECOND applies.', int(1)),
+  s('maxPublishDestinations', 'STOMPEDE_MAX_PUBLISH_DESTINATIONS', '1000', 'Distinct destinations one connection may SEND to (reply queues not counted); one more gets ERROR. 0 = no limit.', int(0)),
+  s('maxBodyBytes', 'STOMPEDE_MAX_BODY_BYTES', '', 'Largest SEND body per destination prefix, "prefix=bytes", comma-separated (e.g. /topic/=65536,/queue/=1048576); the longest matching prefix wins, and other destinations are bounded by STOMPEDE_MAX_FRAME_BYTES only. A larger SEND gets ERROR message too large.', bodyLimits),
   s('maxSubscriptions', 'STOMPEDE_MAX_SUBSCRIPTIONS', '1000', 'Most subscriptions (including reply queues) on one connection.', int(1)),
   s('maxPendingOutboundBytes', 'STOMPEDE_MAX_PENDING_OUTBOUND_BYTES', '8388608', 'Bytes that may wait for a slow reader on one connection. Acked and queue deliveries pause at half of it; past it the slow-consumer policy applies.', int(65536)),
   s('slowConsumerPolicy', 'STOMPEDE_SLOW_CONSUMER_POLICY', 'disconnect', 'What an auto-ack topic subscriber that falls behind by maxPendingOutboundBytes gets: disconnect (ERROR and close), or drop (messages skipped and counted in stompede_deliveries_dropped_total{reason="slow_consumer"}).', oneOf<SlowConsumerPolicy>('disconnect', 'drop')),

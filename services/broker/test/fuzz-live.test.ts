@@ -4,7 +4,9 @@
 // exchange messages on a topic and a queue. The broker must stay up and keep serving, the good
 // clients must get everything in order, and every fuzz connection must end in frames or in an
 // ERROR followed by a close, never hang past the connect timeout.
-// Deterministic: the cases come from a fixed seed (FUZZ_SEED overrides it to explore).
+// Deterministic: the cases come from a fixed seed (FUZZ_SEED overrides it to explore). With
+// FUZZ_SECONDS (`npm run fuzz`), rounds of CASES cases, seeded FUZZ_SEED, FUZZ_SEED+1, ..., run until
+// that time is up, each checked as the single round of the test suite is.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -18,6 +20,7 @@ import { useBroker } from './helpers/suite.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_125);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 160);
+const FUZZ_SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 0);
 const CONCURRENCY = 40;
 const CONNECT_TIMEOUT_MS = 1000;
 /** Beyond the connect timeout: the broker's tick (250 ms) plus a loaded machine. */
@@ -126,57 +129,70 @@ describe('live fuzzing of one broker', () => {
     },
   });
 
-  test(`${CASES} fuzzed connections (seed ${SEED}) leave the broker and its good clients unharmed`, async () => {
-    const broker = suite.broker();
-    const good = await GoodClients.start(broker);
-    suite.defer(() => good.stop());
-    const cases = fc.sample(fuzzCase, { seed: SEED, numRuns: CASES });
-    assert.ok(new Set(cases.map((c) => c.label)).size >= 6, 'the sample covers the payload kinds');
-
-    const publishing = good.publish();
-    const outcomes: Outcome[] = [];
-    let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < cases.length) {
-        const index = next++;
-        outcomes.push(await runCase(broker, cases[index]!, index));
+  const title = FUZZ_SECONDS > 0 ? `rounds of ${CASES} fuzzed connections for ${FUZZ_SECONDS} s (seeds from ${SEED})` : `${CASES} fuzzed connections (seed ${SEED})`;
+  test(`${title} leave the broker and its good clients unharmed`, { timeout: 300_000 + FUZZ_SECONDS * 1000 }, async (t) => {
+    const deadline = Date.now() + FUZZ_SECONDS * 1000;
+    for (let round = 0; ; round++) {
+      const good = await GoodClients.start(suite.broker());
+      try {
+        await fuzzRound(suite.broker(), good, SEED + round);
+      } finally {
+        await good.stop();
       }
-    }));
-    await publishing;
-
-    const bad = outcomes.filter((o) => verdict(o) !== null).map((o) => `${verdict(o)}: ${describeCase(o)}`);
-    assert.deepEqual(bad, [], `fuzz connections that misbehaved (seed ${SEED}):\n${bad.join('\n')}`);
-    assert.ok(outcomes.some((o) => o.closed) && outcomes.some((o) => !o.closed), 'both outcomes occurred');
-
-    // The good clients got everything, in order, and were never disconnected.
-    const expected = (prefix: string): string[] => Array.from({ length: MESSAGES }, (_, i) => `${prefix}-${i}`);
-    for (const inbox of good.topicInboxes) {
-      await inbox.until(MESSAGES, 30_000);
-      assert.deepEqual(inbox.bodies, expected('t'));
+      t.diagnostic(`round ${round} (seed ${SEED + round}): ${CASES} cases passed`);
+      if (Date.now() >= deadline) break;
     }
-    await good.queueInbox.until(MESSAGES, 30_000);
-    assert.deepEqual(good.queueInbox.bodies, expected('q'));
-    assert.equal(good.disconnects, 0);
-
-    // The node is alive and serving, with nothing logged at error level or worse.
-    assert.equal(broker.process.exitCode, null);
-    assert.equal(broker.process.signalCode, null);
-    assert.equal((await fetch(`${broker.httpUrl}/healthz`)).status, 200);
-    const fresh = await RawClient.tcp(broker.tcpPort);
-    await fresh.connect();
-    await fresh.sendWithReceipt('SEND', { destination: good.topic }, 'late');
-    fresh.close();
-    const freshJs = await connectStompjs(broker.wsUrl);
-    await freshJs.deactivate();
-    assert.doesNotMatch(broker.output(), /"level":(50|60)/, 'the broker logged an error');
-
-    // Every fuzz session was released: only the good clients remain.
-    const deadline = Date.now() + 15_000;
-    let open = await metric(broker, 'stompede_connections');
-    while (open !== good.clients.length && Date.now() < deadline) {
-      await delay(50);
-      open = await metric(broker, 'stompede_connections');
-    }
-    assert.equal(open, good.clients.length, 'sessions leaked');
   });
 });
+
+/** CASES fuzz connections from `seed` against `broker` while `good` exchanges messages; then the checks. */
+async function fuzzRound(broker: BrokerHandle, good: GoodClients, seed: number): Promise<void> {
+  const cases = fc.sample(fuzzCase, { seed, numRuns: CASES });
+  assert.ok(new Set(cases.map((c) => c.label)).size >= 6, 'the sample covers the payload kinds');
+
+  const publishing = good.publish();
+  const outcomes: Outcome[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < cases.length) {
+      const index = next++;
+      outcomes.push(await runCase(broker, cases[index]!, index));
+    }
+  }));
+  await publishing;
+
+  const bad = outcomes.filter((o) => verdict(o) !== null).map((o) => `${verdict(o)}: ${describeCase(o)}`);
+  assert.deepEqual(bad, [], `fuzz connections that misbehaved (seed ${seed}):\n${bad.join('\n')}`);
+  assert.ok(outcomes.some((o) => o.closed) && outcomes.some((o) => !o.closed), 'both outcomes occurred');
+
+  // The good clients got everything, in order, and were never disconnected.
+  const expected = (prefix: string): string[] => Array.from({ length: MESSAGES }, (_, i) => `${prefix}-${i}`);
+  for (const inbox of good.topicInboxes) {
+    await inbox.until(MESSAGES, 30_000);
+    assert.deepEqual(inbox.bodies, expected('t'));
+  }
+  await good.queueInbox.until(MESSAGES, 30_000);
+  assert.deepEqual(good.queueInbox.bodies, expected('q'));
+  assert.equal(good.disconnects, 0);
+
+  // The node is alive and serving, with nothing logged at error level or worse.
+  assert.equal(broker.process.exitCode, null);
+  assert.equal(broker.process.signalCode, null);
+  assert.equal((await fetch(`${broker.httpUrl}/healthz`)).status, 200);
+  const fresh = await RawClient.tcp(broker.tcpPort);
+  await fresh.connect();
+  await fresh.sendWithReceipt('SEND', { destination: good.topic }, 'late');
+  fresh.close();
+  const freshJs = await connectStompjs(broker.wsUrl);
+  await freshJs.deactivate();
+  assert.doesNotMatch(broker.output(), /"level":(50|60)/, 'the broker logged an error');
+
+  // Every fuzz session was released: only the good clients remain.
+  const deadline = Date.now() + 15_000;
+  let open = await metric(broker, 'stompede_connections');
+  while (open !== good.clients.length && Date.now() < deadline) {
+    await delay(50);
+    open = await metric(broker, 'stompede_connections');
+  }
+  assert.equal(open, good.clients.length, 'sessions leaked');
+}

@@ -1,6 +1,7 @@
 // STOMP over plain TCP on node:net. The only module that touches TCP sockets.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Hub, Logger, Transport } from '@stompede/session';
+import { addressKey, type Admission } from '../admission.js';
 
 /** After we end a connection, how long its peer gets to close before we cut it. */
 const LINGER_MS = 5_000;
@@ -58,6 +59,20 @@ class TcpTransport implements Transport {
   }
 }
 
+/** How long a connection refused by admission gets to take its ERROR and close: a flood's sockets must not pile up. */
+const REFUSED_LINGER_MS = 1_000;
+
+/**
+ * A connection refused before it has a session: the ERROR, then FIN. What the peer sends meanwhile
+ * is read and dropped (unread input would make the close a reset, which can destroy the ERROR).
+ */
+function refuse(socket: Socket, error: Uint8Array): void {
+  socket.on('error', () => {});
+  socket.resume();
+  socket.end(error);
+  setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+}
+
 export class TcpListener {
   private readonly server: Server;
   private listening = false;
@@ -67,8 +82,18 @@ export class TcpListener {
     private readonly bind: string,
     private readonly port: number,
     logger: Logger,
+    admission: Admission,
   ) {
     this.server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => {
+      if (!admission.off) {
+        const key = addressKey(socket.remoteAddress ?? '');
+        const refusal = admission.admit(key);
+        if (refusal !== undefined) {
+          refuse(socket, refusal);
+          return;
+        }
+        socket.once('close', () => admission.release(key));
+      }
       const session = hub.open(new TcpTransport(socket));
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
       socket.on('drain', () => session.onDrain());

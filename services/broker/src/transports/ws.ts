@@ -2,6 +2,7 @@
 // The only module that touches uWS sockets.
 import type { Hub, Session, Transport } from '@stompede/session';
 import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import { addressKey, type Admission } from '../admission.js';
 import type { UwsModule } from '../uws.js';
 
 /** STOMP subprotocols in preference order (STOMP 1.2 spec, "WebSocket"). */
@@ -11,6 +12,10 @@ const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 interface SocketData {
   remote: string;
   transport: WsTransport | undefined;
+  /** The address counted by admission (released at close), or undefined when not counted. */
+  admitted: string | undefined;
+  /** Admission refused the connection: this ERROR is its only frame. */
+  refusal: Uint8Array | undefined;
 }
 
 /** One WebSocket connection's glue. */
@@ -80,6 +85,7 @@ export interface WsListenerOptions {
   readonly maxPendingOutboundBytes: number;
   readonly closeOnBackpressure: boolean;
   readonly idleTimeoutSec: number;
+  readonly admission: Admission;
   readonly health: () => { live: boolean; ready: boolean };
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
 }
@@ -113,8 +119,12 @@ export class WsListener {
         const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
         const protocol = SUBPROTOCOLS.find((p) => offered.includes(p)) ?? '';
         const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+        // Admitted at the upgrade, before a session exists; a refused client still gets a STOMP
+        // ERROR (browsers cannot read an HTTP status of a failed WebSocket), and nothing else.
+        const key = o.admission.off ? undefined : addressKey(remote);
+        const refusal = key === undefined ? undefined : o.admission.admit(key);
         res.upgrade<SocketData>(
-          { remote, transport: undefined },
+          { remote, transport: undefined, admitted: refusal === undefined ? key : undefined, refusal },
           req.getHeader('sec-websocket-key'),
           protocol,
           req.getHeader('sec-websocket-extensions'),
@@ -123,6 +133,11 @@ export class WsListener {
       },
       open: (ws) => {
         const data = ws.getUserData();
+        if (data.refusal !== undefined) {
+          ws.send(data.refusal, false);
+          ws.end(1008);
+          return;
+        }
         data.transport = new WsTransport(ws, data.remote, hub);
       },
       message: (ws, message) => {
@@ -134,6 +149,8 @@ export class WsListener {
       },
       close: (ws) => {
         // Do not touch `ws` here beyond its user data: uWS throws on most calls in close.
+        const admitted = ws.getUserData().admitted;
+        if (admitted !== undefined) o.admission.release(admitted);
         const transport = ws.getUserData().transport;
         if (transport === undefined) return;
         transport.closed = true;

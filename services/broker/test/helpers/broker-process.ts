@@ -24,6 +24,17 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/**
+ * Abuse limits that count per client address or cap one connection's SEND rate are off in tests:
+ * every test client comes from one address and plays many clients, and floods on purpose. The tests
+ * of those limits (limits-*.test.ts, hostile-*.test.ts) set their own values.
+ */
+export const TEST_LIMITS_ENV: Readonly<Record<string, string>> = {
+  STOMPEDE_MAX_CONNECTIONS_PER_IP: '0',
+  STOMPEDE_CONNECTION_RATE_PER_IP: '0',
+  STOMPEDE_MAX_SENDS_PER_SECOND: '0',
+};
+
 /** The admin token test brokers use unless a test sets its own. */
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -68,6 +79,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     // SIGTERM drains: in tests, at once (tests of the drain itself set their own timings).
     STOMPEDE_DRAIN_GRACE_MS: '0',
     STOMPEDE_DRAIN_WINDOW_MS: '0',
+    ...TEST_LIMITS_ENV,
     ...options.env,
   };
   const adminPort = Number(env['STOMPEDE_ADMIN_PORT']);

@@ -3,7 +3,7 @@
 // client link, so that clients on the host reach it while its Redis link is cut.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { MAIN, TEST_ADMIN_TOKEN, freePort } from './broker-process.js';
+import { MAIN, TEST_ADMIN_TOKEN, TEST_LIMITS_ENV, freePort } from './broker-process.js';
 import { FAST_CLUSTER_ENV, type ClusterNode } from './cluster.js';
 import type { Netns } from './netns.js';
 import { RawClient, type TransportKind } from './raw-client.js';
@@ -53,6 +53,7 @@ export async function startNodeInNetns(ns: Netns, nodeId: string, redisUrl: stri
     STOMPEDE_DRAIN_GRACE_MS: '0',
     STOMPEDE_DRAIN_WINDOW_MS: '0',
     STOMPEDE_LOG_LEVEL: process.env['STOMPEDE_TEST_LOG_LEVEL'] ?? 'info',
+    ...TEST_LIMITS_ENV,
     ...FAST_CLUSTER_ENV,
     STOMPEDE_REDIS_URL: redisUrl,
     ...extraEnv,

@@ -26,9 +26,9 @@ export class HealthyPair {
     readonly destination: string,
   ) {}
 
-  static async start(wsUrl: string, destination: string, subscribeHeaders: Record<string, string> = {}): Promise<HealthyPair> {
-    const sub = await connectStompjs(wsUrl);
-    const pub = await connectStompjs(wsUrl);
+  static async start(wsUrl: string, destination: string, subscribeHeaders: Record<string, string> = {}, connectHeaders: Record<string, string> = {}): Promise<HealthyPair> {
+    const sub = await connectStompjs(wsUrl, { connectHeaders });
+    const pub = await connectStompjs(wsUrl, { connectHeaders });
     const pair = new HealthyPair(pub, sub, destination);
     for (const c of [pub, sub]) {
       c.onWebSocketClose = () => {
@@ -68,12 +68,13 @@ export class HealthyPair {
 
 /**
  * A HealthyPair on `destination` for the describe block of `suite` (call after useBroker): started
- * once the broker runs, stopped before it. Call the returned function inside tests.
+ * once the broker runs (logged in with `connectHeaders`), stopped before it. Call the returned
+ * function inside tests.
  */
-export function useHealthyPair(suite: BrokerSuite, destination: string): () => HealthyPair {
+export function useHealthyPair(suite: BrokerSuite, destination: string, connectHeaders: Record<string, string> = {}): () => HealthyPair {
   let pair: HealthyPair | undefined;
   before(async () => {
-    pair = await HealthyPair.start(suite.broker().wsUrl, destination);
+    pair = await HealthyPair.start(suite.broker().wsUrl, destination, {}, connectHeaders);
     suite.defer(() => pair!.stop());
   });
   return () => pair!;
