@@ -1,5 +1,6 @@
 // Counters of one node. Plain numbers, so the hot path pays an increment and nothing else; the
 // service exports them (Prometheus /metrics) by reading them when scraped.
+import { OPERATIONS, type Operation } from './access.js';
 
 /** Client commands counted by name in `framesByCommand`; anything else counts as OTHER. */
 export const CLIENT_COMMANDS = [
@@ -32,12 +33,23 @@ export class Metrics {
   /** ERROR frames sent, by `message` header. */
   readonly errors = new Map<string, number>();
   heartbeatTimeouts = 0;
+  /** Frames refused by authorization (ERROR access refused), by operation. */
+  readonly accessDenied = new Map<Operation, number>(OPERATIONS.map((o) => [o, 0]));
+  /**
+   * Bindings of a wildcard subscription to a destination its principal may not read: that
+   * destination's messages skip it. Counted once per binding (topic-index.ts), not per message.
+   */
+  wildcardExclusions = 0;
 
   countFrame(command: string): void {
     this.framesIn++;
     const n = this.framesByCommand.get(command);
     if (n !== undefined) this.framesByCommand.set(command, n + 1);
     else this.framesByCommand.set('OTHER', this.framesByCommand.get('OTHER')! + 1);
+  }
+
+  countDenied(operation: Operation): void {
+    this.accessDenied.set(operation, this.accessDenied.get(operation)! + 1);
   }
 
   countError(message: string): void {

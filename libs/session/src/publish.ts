@@ -3,7 +3,7 @@
 // rewritten to the sending session's private reply queue.
 import type { Completion, UserHeaders } from '@stompede/broker-api';
 import type { Frame, Headers } from '@stompede/stomp';
-import { TEMP_QUEUE_PREFIX } from './destinations.js';
+import { TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
 import type { SessionHost } from './host.js';
 import { checkedDestination, queueRefusal, Refusal, required } from './refusal.js';
 
@@ -21,6 +21,8 @@ export interface PublishingSession {
   replyQueueFor(tempName: string): string;
   /** Stops processing input until the publish pressure goes (held-input.ts). */
   holdInput(): void;
+  /** Refuses (throws) a SEND to a destination the session's principal may not publish to. */
+  authorizeSend(destination: Destination): void;
 }
 
 /** ERROR header: how many SEND frames of the connection were accepted before the refusal. */
@@ -35,6 +37,7 @@ export const SENDS_ACCEPTED_HEADER = 'x-sends-accepted';
 export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publisher: PublishingSession, checked = false): Completion {
   const name = required(frame.headers, 'destination', 'SEND');
   const destination = checkedDestination(name, 'send', hub.config);
+  publisher.authorizeSend(destination);
   const pressure = hub.router.pressure(vhost, destination);
   if (pressure === 'full' && !checked) throw overloaded(destination.name, publisher);
   const headers = userHeaders(frame.headers, publisher);

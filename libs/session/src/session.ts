@@ -7,9 +7,12 @@
 // refusals and ERROR frames (refusal.ts).
 import type { Completion, Message, QueuedMessage } from '@stompede/broker-api';
 import { encodeFrame, encodeWithHead, FrameParser, StompProtocolError, type Frame, type Headers, type StompVersion } from '@stompede/stomp';
+import { ANONYMOUS } from './access.js';
 import { resolveAck, settle, type SettlingSession } from './acks.js';
+import { SessionAuthorization } from './authorization.js';
 import { Completions, type CompletionOwner } from './completions.js';
 import { negotiateConnect } from './connect.js';
+import type { Destination } from './destinations.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
 import type { Principal } from './principal.js';
@@ -17,10 +20,11 @@ import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { HeldInput, type HeldInputOwner } from './held-input.js';
 import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
-import { errorFrame, Refusal } from './refusal.js';
+import { checkedDestination, errorFrame, Refusal } from './refusal.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { SubscriberSession, Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
+import type { ReadScope } from './topic-index.js';
 import { Transactions } from './transactions.js';
 import type { Transport } from './transport.js';
 
@@ -61,6 +65,8 @@ export class Session
   private completions: Completions | undefined;
   /** Input held for publish pressure (created on the first hold). */
   private input: HeldInput | undefined;
+  /** Authorization checks (created on the first SEND or SUBSCRIBE, when the hub has an authorizer). */
+  private authorization: SessionAuthorization | undefined;
   private nextTag = 0;
 
   constructor(
@@ -450,7 +456,23 @@ export class Session
   private inTransaction(frame: Frame): boolean {
     if (frame.headers.get('transaction') === undefined) return false;
     this.openTransactions().buffer(frame);
+    // Checked when received, like everything else a transaction buffers (invariant A4).
+    if (frame.command === 'SEND') this.authorizeSend(checkedDestination(frame.headers.get('destination')!, 'send', this.hub.config));
     return true;
+  }
+
+  /** @internal (publish.ts) Refuses a SEND to a destination the principal may not publish to. */
+  authorizeSend(destination: Destination): void {
+    const authorizer = this.hub.authorizer;
+    if (authorizer === undefined) return;
+    (this.authorization ??= new SessionAuthorization(authorizer, this.hub.metrics)).checkSend(this.principal ?? ANONYMOUS, this.vhost, destination);
+  }
+
+  /** @internal (subscription-table.ts) Refuses a forbidden SUBSCRIBE; a wildcard one may come back scoped. */
+  authorizeSubscribe(destination: Destination): ReadScope | undefined {
+    const authorizer = this.hub.authorizer;
+    if (authorizer === undefined) return undefined;
+    return (this.authorization ??= new SessionAuthorization(authorizer, this.hub.metrics)).checkSubscribe(this.principal ?? ANONYMOUS, this.vhost, destination);
   }
 
   private disconnect(receipt: string | undefined): void {

@@ -8,6 +8,7 @@ import { MemoryBroker } from '@stompede/cluster';
 import {
   DEFAULT_SESSION_CONFIG,
   Hub,
+  type Authorizer,
   type GroupPublisher,
   type Logger,
   type Session,
@@ -250,6 +251,8 @@ export interface KitOptions {
   /** Topic history the memory broker keeps (for x-resume-after); none by default. */
   readonly history?: readonly HistoryPrefix[];
   readonly startMs?: number;
+  /** The hub's authorizer (authorization.test.ts); none: everything allowed. */
+  readonly authorizer?: Authorizer;
 }
 
 export class Kit {
@@ -274,6 +277,7 @@ export class Kit {
       publisher: options.publisher === false ? null : this.publisher,
       logger: failingLogger,
       now: () => this.ms,
+      authorizer: options.authorizer,
     });
   }
 

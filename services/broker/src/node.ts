@@ -5,6 +5,7 @@ import { MemoryBroker, RedisBroker } from '@stompede/cluster';
 import type { ControlPlane } from '@stompede/control';
 import { Hub, type Logger } from '@stompede/session';
 import type { Histogram, Registry } from 'prom-client';
+import { createAuthorization, type Authorization } from './acl-file.js';
 import { randomToken, writeTokenFile, type AdminSecrets } from './admin-secrets.js';
 import { sessionConfig } from './config.js';
 import { createRegistry, redisLagHistogram } from './metrics.js';
@@ -21,6 +22,7 @@ export class BrokerNode {
   readonly control: ControlPlane;
   readonly registry: Registry;
   readonly startedAt = new Date();
+  readonly authorization: Authorization;
   private readonly ws: WsListener;
   private readonly tcp: TcpListener | undefined;
 
@@ -31,6 +33,7 @@ export class BrokerNode {
   ) {
     const uws = loadNativeUws();
     const redisLag = redisLagHistogram();
+    this.authorization = createAuthorization(config, logger);
     this.broker = createBroker(config, logger, redisLag);
     // The hub needs the WebSocket listener's native publish, and the listener needs the hub.
     let ws: WsListener | undefined;
@@ -39,6 +42,7 @@ export class BrokerNode {
       broker: this.broker,
       publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
       logger,
+      authorizer: this.authorization.authorizer,
     });
     this.registry = createRegistry({
       hub: this.hub,
@@ -101,6 +105,7 @@ export class BrokerNode {
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.control.stop();
+    this.authorization.stop();
   }
 
   private async setAccepting(accepting: boolean): Promise<void> {
