@@ -9,6 +9,7 @@ import {
   ANONYMOUS,
   MAX_ALLOWED_SENDS,
   splitName,
+  UNRESTRICTED,
   WildcardTrie,
   type Access,
   type Authorizer,
@@ -69,6 +70,7 @@ class FakeAuthorizer implements Authorizer {
 
   access(principal: Principal): Access {
     this.principals.push(principal);
+    if (principal.name === 'root') return UNRESTRICTED;
     let a = this.accesses.get(principal.name);
     if (a === undefined) {
       a = new FakeAccess(this.rights[principal.name] ?? {});
@@ -276,13 +278,15 @@ describe('authorization: wildcard subscriptions', () => {
     const { kit, as } = await setup({ kim: { subscribe: ['/topic/a.#'] }, lee: { subscribe: ['/topic/b.#'] }, pub: { send: ['/topic/#'] } });
     const kim = as('kim');
     const lee = as('lee', false);
-    for (const c of [kim, lee]) c.send('SUBSCRIBE', { id: 'w', destination: '/topic/*.x' });
+    const root = as('root');
+    for (const c of [kim, lee, root]) c.send('SUBSCRIBE', { id: 'w', destination: '/topic/*.x' });
     kit.flush();
     const p = as('pub');
     for (const d of ['a.x', 'b.x', 'c.x']) p.send('SEND', { destination: `/topic/${d}` }, d);
     kit.flush();
     assert.deepEqual(kim.takeBodies(), ['a.x']);
     assert.deepEqual(lee.takeBodies(), ['b.x']);
+    assert.deepEqual(root.takeBodies(), ['a.x', 'b.x', 'c.x'], 'an unrestricted principal is not scoped');
     // Another session with the same rights joins the existing scoped node, bindings included.
     const kim2 = as('kim');
     kim2.send('SUBSCRIBE', { id: 'w2', destination: '/topic/*.x' });
