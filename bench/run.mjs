@@ -42,7 +42,11 @@ const CONTENDERS = {
   'stompede-per-socket': { label: 'Stompede STOMPEDE_FANOUT_MODE=per-socket', env: { STOMPEDE_FANOUT_MODE: 'per-socket' } },
   'stompede-no-coalesce': { label: 'Stompede STOMPEDE_COALESCE=false (one app.publish per message)', env: { STOMPEDE_COALESCE: 'false' } },
   'uws-ref': { label: 'bare uWS reference (ceiling)', ref: true },
+  // Opt-in (--contenders): the default broker with an ACL file, to show fan-out does not move with ACLs on.
+  'stompede-acl': { label: 'Stompede with STOMPEDE_ACL_FILE=bench/acl-fanout.yaml', env: { STOMPEDE_ACL_FILE: 'bench/acl-fanout.yaml' } },
 };
+/** Flow contenders run only when named in --contenders. */
+const OPT_IN_FLOW = ['stompede-acl'];
 let FLOW_CONTENDERS = ['stompede', 'stompede-per-socket', 'stompede-no-coalesce', 'uws-ref'];
 let IDLE_CONTENDERS = ['stompede', 'uws-ref'];
 let SYSCALL_CONTENDERS = ['stompede', 'stompede-no-coalesce', 'stompede-per-socket', 'uws-ref'];
@@ -52,7 +56,8 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --quick               smoke run: 1 round, short durations, 100 subscribers, 1000 idle connections
   --only LIST           comma-separated subset of ${ALL.join(',')} (default: all)
   --rounds N            rounds per measurement, median reported (default 3; --quick 1)
-  --contenders LIST     subset of ${Object.keys(CONTENDERS).join(',')} (default: all)
+  --contenders LIST     subset of ${Object.keys(CONTENDERS).join(',')} (default: all but
+                        ${OPT_IN_FLOW.join(',')}, which run in fanout/fixed only when named)
   --subs N              fan-out subscribers (default 1000; --quick 100)
   --warmup S --duration S --drain S   per fan-out run (default 3 / 10 / 10; --quick 1 / 2 / 3)
   --fixed-rate R|auto   publish msgs/s for 'fixed' (default auto: 200, or half the slowest
@@ -142,7 +147,7 @@ function parseArgs(argv) {
   if (o.contenders) {
     for (const x of o.contenders) if (!CONTENDERS[x]) throw new UsageError(`--contenders: unknown '${x}' (known: ${Object.keys(CONTENDERS).join(',')})`);
     const keep = (xs) => xs.filter((x) => o.contenders.includes(x));
-    FLOW_CONTENDERS = keep(FLOW_CONTENDERS);
+    FLOW_CONTENDERS = o.contenders.filter((x) => FLOW_CONTENDERS.includes(x) || OPT_IN_FLOW.includes(x));
     IDLE_CONTENDERS = keep(IDLE_CONTENDERS);
     SYSCALL_CONTENDERS = keep(SYSCALL_CONTENDERS);
   }

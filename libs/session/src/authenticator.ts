@@ -2,7 +2,7 @@
 // and gets a Principal or a refusal back, at once or later. How credentials are checked (users
 // file, JWT, ...) lives in the service's auth package; the session only needs this contract.
 import type { Headers } from '@stompede/stomp';
-import type { Principal } from './principal.js';
+import { ANONYMOUS, type Principal } from './principal.js';
 
 export interface Credentials {
   /** Headers of the CONNECT/STOMP frame (or of the SEND that refreshes a token). Read them during the call. */
@@ -34,13 +34,6 @@ export function isRefusal(outcome: AuthOutcome): outcome is AuthRefusal {
 }
 
 /** Who a session acts for when the broker accepts anyone. */
-export const ANONYMOUS: Principal = Object.freeze({
-  name: 'anonymous',
-  method: 'anonymous',
-  expiresAtMs: undefined,
-  groups: Object.freeze([]) as readonly string[],
-  permissions: undefined,
-});
 
 /** What a hub uses when it is given no authenticator: every CONNECT is anonymous, nothing refreshes. */
 export const OPEN_ACCESS: Authenticator = {

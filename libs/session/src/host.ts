@@ -4,12 +4,14 @@
 // router.ts, which depend on them: the module graph stays acyclic (test: module-graph.test.ts).
 import type { Authenticator } from './authenticator.js';
 import type { Broker, Completion, Message, PublishPressure, QueuedMessage, UserHeaders } from '@stompede/broker-api';
+import type { Authorizer } from './access.js';
 import type { SessionConfig } from './config.js';
 import type { Destination } from './destinations.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import type { Subscription } from './subscription.js';
+import type { ReadScope } from './topic-index.js';
 import type { Transport } from './transport.js';
 
 export type DeadLetterReason = 'rejected' | 'delivery-limit';
@@ -21,8 +23,11 @@ export interface RouterPort {
   publish(vhost: string, destination: Destination, headers: UserHeaders, body: Uint8Array, durable?: boolean): Completion;
   /** How hard the cluster pushes back on publishing to `destination` now (never for queues). */
   pressure(vhost: string, destination: Destination): PublishPressure;
-  /** Attaches `sub`; completes when it receives every message published from then on. */
-  subscribe(vhost: string, sub: Subscription): Completion;
+  /**
+   * Attaches `sub`; completes when it receives every message published from then on. `scope`: what
+   * a wildcard subscription's principal may read (it then receives only from those destinations).
+   */
+  subscribe(vhost: string, sub: Subscription, scope?: ReadScope): Completion;
   unsubscribe(vhost: string, sub: Subscription): void;
   ackEntry(vhost: string, entry: QueuedMessage): void;
   requeueEntry(vhost: string, entry: QueuedMessage): void;
@@ -53,6 +58,8 @@ export interface SessionHost {
   readonly router: RouterPort;
   /** Checks CONNECT credentials and token refreshes. */
   readonly authenticator: Authenticator;
+  /** Decides what each principal may send to, subscribe to and consume from; undefined = everything. */
+  readonly authorizer: Authorizer | undefined;
   /** Set while the node drains and its broker hands queue entries to other nodes. */
   readonly queueTakesPaused: boolean;
   now(): number;

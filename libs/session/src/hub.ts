@@ -2,6 +2,7 @@
 // tick that drives connect timeouts and heart-beats. Transports call `open` for each new socket.
 import type { Broker } from '@stompede/broker-api';
 import { OPEN_ACCESS, type Authenticator } from './authenticator.js';
+import type { Authorizer } from './access.js';
 import type { SessionConfig } from './config.js';
 import type { SessionHost, ThrottledSession } from './host.js';
 import type { Logger } from './logger.js';
@@ -20,6 +21,8 @@ export interface HubOptions {
   readonly logger: Logger;
   /** Checks CONNECT credentials; without one, every client is accepted as anonymous. */
   readonly authenticator?: Authenticator;
+  /** What each principal may do (the service's ACL); without one every session may do everything. */
+  readonly authorizer?: Authorizer;
   /** Clock in ms; injectable for tests. */
   readonly now?: () => number;
 }
@@ -31,6 +34,7 @@ export class Hub implements SessionHost {
   readonly router: Router;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer | undefined;
   readonly now: () => number;
   private readonly sessions = new Set<Session>();
   /** Open connections by transport kind ("ws", "tcp"). */
@@ -54,6 +58,7 @@ export class Hub implements SessionHost {
     this.config = options.config;
     this.logger = options.logger;
     this.authenticator = options.authenticator ?? OPEN_ACCESS;
+    this.authorizer = options.authorizer;
     this.now = options.now ?? Date.now;
     this.outbox = new Outbox(this.config.coalesce, options.publisher, (err) =>
       this.logger.error({ err }, 'output flush failed'),

@@ -2,9 +2,7 @@ export { DEFAULT_SESSION_CONFIG, type SessionConfig, type BodyLimit, type SlowCo
 export type { Transport, GroupPublisher } from './transport.js';
 export { Hub, type HubOptions } from './hub.js';
 export { Session, type SessionState } from './session.js';
-export type { Principal, Permissions } from './principal.js';
 export {
-  ANONYMOUS,
   OPEN_ACCESS,
   TOKEN_REFRESH_DESTINATION,
   isRefusal,
@@ -13,6 +11,9 @@ export {
   type AuthRefusal,
   type Credentials,
 } from './authenticator.js';
+export { UNRESTRICTED, OPERATIONS, type Access, type Authorizer, type Operation } from './access.js';
+export { ACCESS_REFUSED, MAX_ALLOWED_SENDS } from './authorization.js';
+export { ANONYMOUS, type Principal, type Permissions } from './principal.js';
 export { Metrics, CLIENT_COMMANDS } from './metrics.js';
 export { type LocalDestination } from './router.js';
 export { Subscription } from './subscription.js';
@@ -42,4 +43,4 @@ export {
 } from './destinations.js';
 export { resolveUserDestination, clientDestination, escapeLogin, LOGIN_REQUIRED } from './user-destinations.js';
 export { WildcardTrie, splitName } from './wildcard-trie.js';
-export { TopicIndex, TopicNode } from './topic-index.js';
+export { TopicIndex, TopicNode, ScopedTopicNode, type ReadScope } from './topic-index.js';

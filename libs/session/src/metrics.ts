@@ -1,5 +1,6 @@
 // Counters of one node. Plain numbers, so the hot path pays an increment and nothing else; the
 // service exports them (Prometheus /metrics) by reading them when scraped.
+import { OPERATIONS, type Operation } from './access.js';
 
 /** Client commands counted by name in `framesByCommand`; anything else counts as OTHER. */
 export const CLIENT_COMMANDS = [
@@ -34,6 +35,13 @@ export class Metrics {
   heartbeatTimeouts = 0;
   /** Times an abuse limit refused or throttled a client, by the setting's name (a bounded set). */
   readonly limitHits = new Map<string, number>();
+  /** Frames refused by authorization (ERROR access refused), by operation. */
+  readonly accessDenied = new Map<Operation, number>(OPERATIONS.map((o) => [o, 0]));
+  /**
+   * Bindings of a wildcard subscription to a destination its principal may not read: that
+   * destination's messages skip it. Counted once per binding (topic-index.ts), not per message.
+   */
+  wildcardExclusions = 0;
 
   countFrame(command: string): void {
     this.framesIn++;
@@ -44,6 +52,10 @@ export class Metrics {
 
   countLimit(setting: string): void {
     this.limitHits.set(setting, (this.limitHits.get(setting) ?? 0) + 1);
+  }
+
+  countDenied(operation: Operation): void {
+    this.accessDenied.set(operation, this.accessDenied.get(operation)! + 1);
   }
 
   countError(message: string): void {

@@ -22,3 +22,12 @@ export interface Permissions {
   /** Queues it may consume from (SUBSCRIBE to a queue destination). */
   readonly consume: readonly string[];
 }
+
+/** Who a session acts for when authentication set no principal, or accepted a client as anonymous. */
+export const ANONYMOUS: Principal = Object.freeze({
+  name: 'anonymous',
+  method: 'anonymous',
+  expiresAtMs: undefined,
+  groups: Object.freeze([]) as readonly string[],
+  permissions: undefined,
+});

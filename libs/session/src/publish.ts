@@ -4,7 +4,7 @@
 import type { Completion, UserHeaders } from '@stompede/broker-api';
 import type { Frame, Headers } from '@stompede/stomp';
 import { TOKEN_REFRESH_DESTINATION } from './authenticator.js';
-import { TEMP_QUEUE_PREFIX } from './destinations.js';
+import { TEMP_QUEUE_PREFIX, type Destination } from './destinations.js';
 import type { SessionHost } from './host.js';
 import { checkedDestination, queueRefusal, Refusal, required } from './refusal.js';
 
@@ -24,6 +24,8 @@ export interface PublishingSession {
   holdInput(): void;
   /** A SEND to TOKEN_REFRESH_DESTINATION: its headers carry new credentials, nothing is published. */
   refreshCredentials(headers: Headers): Completion;
+  /** Refuses (throws) a SEND to a destination the session's principal may not publish to. */
+  authorizeSend(destination: Destination): void;
 }
 
 /** ERROR header: how many SEND frames of the connection were accepted before the refusal. */
@@ -39,6 +41,7 @@ export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publi
   const name = required(frame.headers, 'destination', 'SEND');
   if (name === TOKEN_REFRESH_DESTINATION) return publisher.refreshCredentials(frame.headers);
   const destination = checkedDestination(name, 'send', hub.config);
+  publisher.authorizeSend(destination);
   const pressure = hub.router.pressure(vhost, destination);
   if (pressure === 'full' && !checked) throw overloaded(destination.name, publisher);
   const headers = userHeaders(frame.headers, publisher);

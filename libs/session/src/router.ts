@@ -14,11 +14,15 @@ import { PublishCounts } from './publish-counts.js';
 import { admitLive } from './resume-delivery.js';
 import { withMember, withoutMember } from './small-set.js';
 import type { Subscription } from './subscription.js';
-import { TopicIndex, type TopicNode } from './topic-index.js';
+import { ScopedTopicNode, TopicIndex, type ReadScope, type TopicNode } from './topic-index.js';
 
 class VhostState {
-  readonly topics = new TopicIndex<Subscription>();
+  readonly topics: TopicIndex<Subscription>;
   readonly queues = new Map<string, QueueBinding>();
+
+  constructor(metrics: Metrics) {
+    this.topics = new TopicIndex<Subscription>(() => metrics.wildcardExclusions++);
+  }
 }
 
 export type { DeadLetterReason };
@@ -48,7 +52,7 @@ export class Router implements BrokerHandler, RouterPort {
     /** Publish pressure went away (the hub releases held publishers). */
     private readonly relieved: () => void = () => {},
   ) {
-    for (const v of config.vhosts) this.vhosts.set(v, new VhostState());
+    for (const v of config.vhosts) this.vhosts.set(v, new VhostState(metrics));
     if (config.deadLetterDestination !== '') {
       const d = resolveDestination(config.deadLetterDestination, 'send', config.destinationPrefixes);
       if ('error' in d) throw new Error(`deadLetterDestination: ${d.detail}`);
@@ -113,9 +117,11 @@ export class Router implements BrokerHandler, RouterPort {
 
   /**
    * Attaches `sub`. For a topic, completes when the broker's watch of its destination or pattern
-   * has (what a RECEIPT for SUBSCRIBE promises), however many subscriptions share it.
+   * has (what a RECEIPT for SUBSCRIBE promises), however many subscriptions share it. `scope`: what
+   * a wildcard subscription's principal may read; the pattern is then bound only to destinations
+   * the scope allows (topic-index.ts).
    */
-  subscribe(vhost: string, sub: Subscription): Completion {
+  subscribe(vhost: string, sub: Subscription, scope?: ReadScope): Completion {
     const v = this.vhost(vhost);
     const d = sub.destination;
     if (d.kind !== 'topic') {
@@ -128,11 +134,12 @@ export class Router implements BrokerHandler, RouterPort {
       binding.add(sub);
       return;
     }
-    const { node, created } = v.topics.ensure(d.name, d.prefixLength, d.wildcard);
-    if (created) this.watch(vhost, node);
+    const { node: root, created } = v.topics.ensure(d.name, d.prefixLength, d.wildcard);
+    if (created) this.watch(vhost, root);
+    const node = scope !== undefined && d.wildcard ? v.topics.scopedNode(root, scope) : root;
     // The node stands for the destination from now on: its name is then kept once, not per subscriber.
     sub.destination = node;
-    const watched = !created && this.broker.clusterReachable?.() === false ? unreachable() : node.watching;
+    const watched = !created && this.broker.clusterReachable?.() === false ? unreachable() : root.watching;
     if (sub.acked || sub.resume !== undefined) {
       node.single = withMember(node.single, sub);
       return watched;
@@ -230,7 +237,7 @@ export class Router implements BrokerHandler, RouterPort {
     if (v === undefined) return [];
     const out: LocalDestination[] = [];
     for (const node of v.topics.nodes()) {
-      out.push({ name: node.pattern, kind: 'topic', pattern: node.wildcard, subscribers: node.subscribers });
+      out.push({ name: node.pattern, kind: 'topic', pattern: node.wildcard, subscribers: v.topics.subscribers(node) });
     }
     for (const q of v.queues.values()) {
       if (!q.name.startsWith(REPLY_QUEUE_PREFIX)) out.push({ name: q.name, kind: 'queue', pattern: false, subscribers: q.consumers.length });
@@ -293,10 +300,14 @@ export class Router implements BrokerHandler, RouterPort {
 
   private forgetIfEmpty(vhost: string, v: VhostState, node: TopicNode<Subscription>): void {
     if (!node.empty) return;
-    v.topics.remove(node);
+    // A scoped node goes alone; its pattern's root (the broker's watch) stays while others use it.
+    const root = node instanceof ScopedTopicNode ? node.root : node;
+    if (root !== node) v.topics.removeScoped(node as ScopedTopicNode<Subscription>);
+    if (!root.empty || v.topics.hasScoped(root)) return;
+    v.topics.remove(root);
     // A watch still completing is given up with the node (see watch()).
-    node.watching = undefined;
-    this.broker.unwatch(vhost, node.pattern, node.wildcard);
+    root.watching = undefined;
+    this.broker.unwatch(vhost, root.pattern, root.wildcard);
   }
 
   private vhost(name: string): VhostState {

@@ -8,21 +8,24 @@
 import type { Completion, Message, QueuedMessage } from '@stompede/broker-api';
 import { encodeFrame, encodeWithHead, FrameParser, StompProtocolError, type Frame, type Headers, type StompVersion } from '@stompede/stomp';
 import { resolveAck, settle, type SettlingSession } from './acks.js';
+import { SessionAuthorization } from './authorization.js';
 import { Completions, type CompletionOwner } from './completions.js';
 import { isRefusal, TOKEN_REFRESH_DESTINATION, type AuthOutcome } from './authenticator.js';
 import { negotiateConnect, type Connected } from './connect.js';
+import type { Destination } from './destinations.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
-import type { Principal } from './principal.js';
+import { ANONYMOUS, type Principal } from './principal.js';
 import { messageTail, redeliveryLines, textBody } from './message-frame.js';
 import { HeldInput, type HeldInputOwner } from './held-input.js';
 import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
-import { errorFrame, Refusal, required } from './refusal.js';
+import { checkedDestination, errorFrame, Refusal, required } from './refusal.js';
 import { SendLimits } from './send-limits.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { SubscriberSession, Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
+import type { ReadScope } from './topic-index.js';
 import { Transactions } from './transactions.js';
 import type { Transport } from './transport.js';
 
@@ -76,6 +79,8 @@ export class Session
   /** When the frame being received began (0: between frames), for frameTimeoutMs. */
   private frameStartedMs = 0;
   private framesSeen = 0;
+  /** Authorization checks (created on the first SEND or SUBSCRIBE, when the hub has an authorizer). */
+  private authorization: SessionAuthorization | undefined;
   private nextTag = 0;
 
   constructor(
@@ -596,7 +601,23 @@ export class Session
   private inTransaction(frame: Frame): boolean {
     if (frame.headers.get('transaction') === undefined) return false;
     this.openTransactions().buffer(frame);
+    // Checked when received, like everything else a transaction buffers (invariant A4).
+    if (frame.command === 'SEND') this.authorizeSend(checkedDestination(frame.headers.get('destination')!, 'send', this.hub.config));
     return true;
+  }
+
+  /** @internal (publish.ts) Refuses a SEND to a destination the principal may not publish to. */
+  authorizeSend(destination: Destination): void {
+    const authorizer = this.hub.authorizer;
+    if (authorizer === undefined) return;
+    (this.authorization ??= new SessionAuthorization(authorizer, this.hub.metrics)).checkSend(this.principal ?? ANONYMOUS, this.vhost, destination);
+  }
+
+  /** @internal (subscription-table.ts) Refuses a forbidden SUBSCRIBE; a wildcard one may come back scoped. */
+  authorizeSubscribe(destination: Destination): ReadScope | undefined {
+    const authorizer = this.hub.authorizer;
+    if (authorizer === undefined) return undefined;
+    return (this.authorization ??= new SessionAuthorization(authorizer, this.hub.metrics)).checkSubscribe(this.principal ?? ANONYMOUS, this.vhost, destination);
   }
 
   private disconnect(receipt: string | undefined): void {

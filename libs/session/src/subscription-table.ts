@@ -10,6 +10,7 @@ import { checkedDestination, Refusal, required } from './refusal.js';
 import { resumeRequest } from './resume.js';
 import { replayInto } from './resume-delivery.js';
 import { ACK_MODES, Subscription, type AckMode, type SubscriberSession } from './subscription.js';
+import type { ReadScope } from './topic-index.js';
 
 /** The session a table belongs to. */
 export interface TableOwner extends SubscriberSession {
@@ -17,6 +18,11 @@ export interface TableOwner extends SubscriberSession {
   readonly vhost: string;
   /** Who the session acts for: `/user/...` subscriptions resolve to its own destinations. */
   readonly principal: Principal | undefined;
+  /**
+   * Refuses (throws) a SUBSCRIBE the session's principal may not make; returns what a wildcard
+   * subscription is limited to reading, if anything.
+   */
+  authorizeSubscribe(destination: Destination): ReadScope | undefined;
 }
 
 export class SubscriptionTable {
@@ -38,6 +44,7 @@ export class SubscriptionTable {
     // STOMP 1.0 made the id optional; such a subscription is known by its destination.
     const id = this.session.version === '1.0' ? (h.get('id') ?? name) : required(h, 'id', 'SUBSCRIBE');
     const destination = checkedDestination(name, 'subscribe', this.hub.config, this.session.principal);
+    const scope = this.session.authorizeSubscribe(destination);
     if (this.byId.has(id)) {
       throw new Refusal('duplicate subscription', `Subscription id "${id}" is already in use on this connection.`);
     }
@@ -57,7 +64,7 @@ export class SubscriptionTable {
     const sub = this.add(id, destination, ackMode, window);
     if (resume !== undefined) sub.resume = resume;
     const router = this.hub.router;
-    const watched = router.subscribe(this.session.vhost, sub);
+    const watched = router.subscribe(this.session.vhost, sub, scope);
     this.index(sub);
     return resume === undefined ? watched : replayInto(sub, resume, router.broker, this.session.vhost, watched);
   }

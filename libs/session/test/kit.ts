@@ -9,6 +9,7 @@ import {
   DEFAULT_SESSION_CONFIG,
   Hub,
   type Authenticator,
+  type Authorizer,
   type GroupPublisher,
   type Logger,
   type Session,
@@ -254,6 +255,8 @@ export interface KitOptions {
   readonly startMs?: number;
   /** Checks CONNECTs; default: everyone is anonymous. */
   readonly authenticator?: Authenticator;
+  /** The hub's authorizer (authorization.test.ts); none: everything allowed. */
+  readonly authorizer?: Authorizer;
 }
 
 export class Kit {
@@ -279,6 +282,7 @@ export class Kit {
       logger: failingLogger,
       now: () => this.ms,
       authenticator: options.authenticator,
+      authorizer: options.authorizer,
     });
   }
 

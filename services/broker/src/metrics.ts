@@ -75,6 +75,8 @@ export function createRegistry(sources: MetricSources): Registry {
   gauge('stompede_queued_messages', 'Queue messages held in this node\'s memory (embedded: every queue; cluster: read ahead for local consumers).', () => broker.stats().queuedMessages);
   gauge('stompede_queued_bytes', 'Bytes of queue messages held in this node\'s memory.', () => broker.stats().queuedBytes);
   labelledCounterOf(registry, 'stompede_limit_hits_total', 'Clients refused or throttled by an abuse limit, by the setting (docs/security.md, Limits): per-address admission refusals, per-user and per-connection refusals, SEND-rate throttles, stalled frames.', 'limit', () => new Map([...m.limitHits, ...sources.admission.hits]));
+  labelledCounterOf(registry, 'stompede_access_denied_total', 'Frames refused by authorization (ERROR access refused), by operation: send, subscribe (topics), consume (queues).', 'operation', () => m.accessDenied);
+  counter('stompede_access_wildcard_exclusions_total', 'Destinations a wildcard subscription matched but its principal may not read: their messages skip it (counted once per binding, not per message).', () => m.wildcardExclusions);
   labelledCounterOf(registry, 'stompede_errors_total', 'ERROR frames sent, by reason (their message header).', 'reason', () => m.errors);
   gauge('stompede_drain_state', 'This node\'s drain state: 0 serving, 1 draining, 2 drained.', () => DRAIN_STATES[sources.drainState()]);
   authMetrics(registry, sources.auth);

@@ -6,6 +6,7 @@ import { MemoryBroker, RedisBroker } from '@stompede/cluster';
 import type { ControlPlane } from '@stompede/control';
 import { Hub, type Logger } from '@stompede/session';
 import type { Histogram, Registry } from 'prom-client';
+import { createAuthorization, type Authorization } from './acl-file.js';
 import { randomToken, writeTokenFile, type AdminSecrets } from './admin-secrets.js';
 import { Admission } from './admission.js';
 import { sessionConfig } from './config.js';
@@ -24,6 +25,7 @@ export class BrokerNode {
   readonly registry: Registry;
   readonly startedAt = new Date();
   readonly admission: Admission;
+  readonly authorization: Authorization;
   private readonly ws: WsListener;
   private readonly tcp: TcpListener | undefined;
 
@@ -35,6 +37,7 @@ export class BrokerNode {
   ) {
     const uws = loadNativeUws();
     const redisLag = redisLagHistogram();
+    this.authorization = createAuthorization(config, logger);
     this.broker = createBroker(config, logger, redisLag);
     // The hub needs the WebSocket listener's native publish, and the listener needs the hub.
     let ws: WsListener | undefined;
@@ -44,6 +47,7 @@ export class BrokerNode {
       publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
       logger,
       authenticator: auth.authenticator,
+      authorizer: this.authorization.authorizer,
     });
     this.admission = new Admission(config);
     this.registry = createRegistry({
@@ -111,6 +115,7 @@ export class BrokerNode {
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.control.stop();
     this.auth.stop();
+    this.authorization.stop();
   }
 
   private async setAccepting(accepting: boolean): Promise<void> {

@@ -66,6 +66,8 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly connectionRatePerIp: number;
   /** New connections one address may open at once above connectionRatePerIp (the bucket's size). */
   readonly connectionBurstPerIp: number;
+  /** YAML authorization rules (docs/security.md#authorization); empty = no ACL. */
+  readonly aclFile: string;
 }
 
 export interface Setting {
@@ -269,6 +271,7 @@ export const SETTINGS: readonly Setting[] = [
   s('maxDeliveries', 'STOMPEDE_MAX_DELIVERIES', '0', 'Delivery attempts before a NACKed message is dead-lettered (or dropped); 0 = unlimited.', int(0)),
   s('deadLetterDestination', 'STOMPEDE_DEAD_LETTER_DESTINATION', '', 'Where NACK requeue:false and delivery-limit messages go, e.g. /queue/dead-letter; empty = they are dropped.', text),
   s('destinationPrefixes', 'STOMPEDE_DESTINATION_PREFIXES', '/topic/=topic,/queue/=queue', 'Destination prefixes and their semantics, "prefix=topic|queue", comma-separated.', prefixes),
+  s('aclFile', 'STOMPEDE_ACL_FILE', '', 'YAML file of authorization rules: which principals may send to, subscribe to and consume from which destination patterns (docs/security.md#authorization). Reloaded when it changes; a broken file keeps the last good rules. Empty: every session may do everything, unless its credentials carry permissions.', text),
   s('fanoutMode', 'STOMPEDE_FANOUT_MODE', 'native', 'How auto-ack topic messages reach WebSocket subscribers: native (one uWS publish per group) or per-socket (a send per subscriber). For benchmarking.', oneOf<FanoutMode>('native', 'per-socket')),
   s('redisUrl', 'STOMPEDE_REDIS_URL', '', 'Empty: a single node with the embedded in-memory broker. redis://host:port: every node pointed at the same Redis forms one cluster. Several URLs, comma-separated: Redis Cluster seed nodes.', redisUrls),
   s('redisKeyPrefix', 'STOMPEDE_REDIS_KEY_PREFIX', 'stompede', 'Prefix of every Redis key this cluster uses; two clusters can share a Redis with different prefixes.', (raw) => {
