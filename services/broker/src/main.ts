@@ -5,11 +5,13 @@ import { ConfigError, helpText, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { shutdownOnSignals } from './shutdown.js';
+import { readStartupTls } from './tls-certs.js';
 import { UwsFallbackError } from './uws.js';
 
 async function main(): Promise<number> {
   let parsed;
   let secrets;
+  let tls;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);
     if (parsed.help) {
@@ -17,6 +19,7 @@ async function main(): Promise<number> {
       return 0;
     }
     secrets = readAdminSecrets(parsed.config);
+    tls = readStartupTls(parsed.config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`stompede: ${err.message}\n`);
@@ -25,7 +28,7 @@ async function main(): Promise<number> {
   const logger = createLogger(parsed.config);
   let node: BrokerNode;
   try {
-    node = new BrokerNode(parsed.config, logger, secrets);
+    node = new BrokerNode(parsed.config, logger, secrets, tls);
     await node.start();
   } catch (err) {
     const message = err instanceof UwsFallbackError ? err.message : (err as Error).stack ?? String(err);

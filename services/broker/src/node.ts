@@ -1,5 +1,5 @@
-// A broker node: the session hub, its cluster-plane broker, the two listeners and the control
-// plane, wired together.
+// A broker node: the session hub, its cluster-plane broker, the listeners (WebSocket, TCP, TLS) and
+// the control plane, wired together.
 import type { Broker, BrokerInspector } from '@stompede/broker-api';
 import { MemoryBroker, RedisBroker } from '@stompede/cluster';
 import type { ControlPlane } from '@stompede/control';
@@ -10,6 +10,8 @@ import { sessionConfig } from './config.js';
 import { createRegistry, redisLagHistogram } from './metrics.js';
 import { adminAdvertise, createControlPlane } from './node-control.js';
 import type { BrokerConfig } from './settings.js';
+import { readStartupTls, tlsFiles, type TlsPair } from './tls-certs.js';
+import { TlsEndpoint } from './tls-endpoint.js';
 import { TcpListener } from './transports/tcp.js';
 import { WsListener } from './transports/ws.js';
 import { loadNativeUws } from './uws.js';
@@ -23,11 +25,14 @@ export class BrokerNode {
   readonly startedAt = new Date();
   private readonly ws: WsListener;
   private readonly tcp: TcpListener | undefined;
+  private readonly tls: TlsEndpoint | undefined;
 
   constructor(
     readonly config: BrokerConfig,
     readonly logger: Logger,
     readonly secrets: AdminSecrets,
+    /** The STOMP-over-TLS certificate and key (main.ts reads them with the other settings). */
+    tlsPair: TlsPair | undefined = readStartupTls(config),
   ) {
     const uws = loadNativeUws();
     const redisLag = redisLagHistogram();
@@ -40,6 +45,8 @@ export class BrokerNode {
       publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
       logger,
     });
+    const files = tlsFiles(config);
+    if (tlsPair !== undefined && files !== undefined) this.tls = new TlsEndpoint(this.hub, config, files, tlsPair, logger);
     this.registry = createRegistry({
       hub: this.hub,
       broker: this.broker,
@@ -47,6 +54,7 @@ export class BrokerNode {
       drainState: () => this.control.drainer.state,
       topQueues: config.metricsTopQueues,
       redisLag,
+      tls: this.tls,
     });
     ws = new WsListener({
       uws,
@@ -76,11 +84,14 @@ export class BrokerNode {
     const adminPort = await this.control.start(await this.adminToken());
     await this.ws.listen();
     await this.tcp?.listen();
+    await this.tls?.start();
     this.control.serving();
     this.logger.info(
       {
         ws: `ws://${this.config.bind}:${this.config.wsPort}${this.config.wsPath}`,
         tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
+        tls: this.tls ? `${this.config.bind}:${this.config.tlsPort}` : 'off',
+        ...(this.tls && { tlsCertificate: this.tls.serving.fingerprint256 }),
         admin: adminPort === undefined ? 'off' : `${this.config.adminBind}:${adminPort}`,
         broker: this.broker.kind,
         version: VERSION,
@@ -97,6 +108,7 @@ export class BrokerNode {
     this.control.health.setStopping();
     this.ws.stopListening();
     this.tcp?.stopListening();
+    this.tls?.close();
     await this.hub.close();
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -105,8 +117,10 @@ export class BrokerNode {
 
   private async setAccepting(accepting: boolean): Promise<void> {
     this.ws.accepting = accepting;
-    if (accepting) await this.tcp?.listen();
-    else this.tcp?.stopListening();
+    for (const listener of [this.tcp, this.tls]) {
+      if (accepting) await listener?.listen();
+      else listener?.stopListening();
+    }
   }
 
   /**

@@ -28,6 +28,8 @@ export interface PyScenario {
   readonly host?: string;
   readonly version: '1.0' | '1.1' | '1.2';
   readonly timeout?: number;
+  /** STOMP over TLS, trusting the certificates in the `ca_certs` PEM file. */
+  readonly tls?: { readonly ca_certs: string };
   readonly steps: readonly PyStep[];
 }
 
