@@ -81,6 +81,7 @@ export function markdown(r: SoakResult): string {
     `- command: \`${r.command}\``,
     `- machine: ${Object.entries(r.machine).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(' / ') : String(v)}`).join('; ')}`,
     `- traffic: ${Object.entries(r.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+    `- achieved (a publisher ticks every 1/rate s and falls behind when the load core is starved): ${achieved(r)}`,
   ];
   if (r.restart) {
     L.push(`- restart: ${r.restart.node} got SIGTERM at ${(r.restart.stopS / 60).toFixed(2)} min, drained and exited (code ${r.restart.exitCode}) after ${((r.restart.exitedAt - r.restart.stopAt) / 1000).toFixed(1)} s, served again at ${(r.restart.upS / 60).toFixed(2)} min${r.restart.movedPorts ? ' on new ports' : ' on the same ports'}; ${r.drainErrors} drain ERRORs reached clients, which moved to other nodes`);
@@ -96,6 +97,14 @@ export function markdown(r: SoakResult): string {
     `- ERROR frames other than the drain's: ${fmtCounts(r.errors)}; missed samples: ${fmtCounts(r.sampleMisses)}`);
   if (fail.length > 0) L.push('', 'Failures:', '', ...fail.map((f) => `- ${f}`));
   return L.join('\n') + '\n';
+}
+
+function achieved(r: SoakResult): string {
+  const perS = (n: number): string => (n / r.loadSeconds).toFixed(1);
+  const topic = Object.values(r.topicsPublished).reduce((a, b) => a + b, 0);
+  const churn = r.churn.cycles.ws + r.churn.cycles.tcp;
+  return `${perS(topic)} topic msgs/s confirmed in all, ${perS(sumOf(r.topics, 'received'))} topic deliveries/s to the long-lived subscribers, ` +
+    `${perS(r.queues.confirmedSends)} queue msgs/s, ${(churn / (r.loadSeconds / 60)).toFixed(0)} churned connections/min`;
 }
 
 function fmtCounts(m: Record<string, number>): string {
