@@ -11,7 +11,7 @@ BUILD_STAMP := services/broker/dist/.build-stamp
 TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts))
 PYTHON ?= /usr/bin/python3
 
-.PHONY: install build run cluster test test-deps redis-deps typecheck bench docs proto clean
+.PHONY: install build run cluster test test-deps redis-deps typecheck bench soak docs proto clean
 
 install: $(NPM_STAMP)
 
@@ -58,6 +58,12 @@ test: build test-deps typecheck
 
 bench: build
 	node bench/run.mjs $(ARGS)
+
+## The leak and loss soak (docs/operations.md#soak), never part of `make test`: a 3-node cluster
+## under mixed traffic for 10 minutes (ARGS="--minutes 30"); fails on a growing RSS, heap or fd count,
+## or on a lost message.
+soak: build redis-deps
+	node --import tsx bench/soak/soak.ts $(ARGS)
 
 ## Lint proto/ and regenerate libs/admin-api (TypeScript, grpc-js service definitions and the
 ## descriptor set served by gRPC reflection). A test fails when the checked-in code is stale.

@@ -56,7 +56,7 @@ function crossChecks(c: BrokerConfig): string[] {
     problems.push('STOMPEDE_MAX_HEADER_LINE_BYTES must not exceed STOMPEDE_MAX_FRAME_BYTES');
   }
   if (c.tcpPort === c.wsPort) problems.push('STOMPEDE_TCP_PORT and STOMPEDE_WS_PORT must differ');
-  problems.push(...adminChecks(c));
+  problems.push(...adminChecks(c), ...tlsChecks(c));
   problems.push(...authConfigProblems(c));
   if (c.redisLagPressureEntries * 2 > c.redisStreamMaxEntries) {
     problems.push('STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES must be at most half of STOMPEDE_REDIS_STREAM_MAX_ENTRIES (publishers are slowed well before readers lose entries)');
@@ -89,6 +89,16 @@ function adminChecks(c: BrokerConfig): string[] {
   }
   if (c.drainGraceMs > c.adminMaxDrainMs || c.drainWindowMs > c.adminMaxDrainMs) {
     problems.push('STOMPEDE_DRAIN_GRACE_MS and STOMPEDE_DRAIN_WINDOW_MS must not exceed STOMPEDE_ADMIN_MAX_DRAIN_MS');
+  }
+  return problems;
+}
+
+function tlsChecks(c: BrokerConfig): string[] {
+  const problems: string[] = [];
+  if ((c.tlsCert === '') !== (c.tlsKey === '')) problems.push('STOMPEDE_TLS_CERT and STOMPEDE_TLS_KEY go together');
+  const others = [c.wsPort, c.tcpPort, c.adminPort, c.healthPort].filter((p) => p !== 0);
+  if (c.tlsCert !== '' && c.tlsPort !== 0 && others.includes(c.tlsPort)) {
+    problems.push(`STOMPEDE_TLS_PORT (${c.tlsPort}) must differ from the WebSocket, TCP, admin and health ports`);
   }
   return problems;
 }

@@ -6,11 +6,13 @@ import { ConfigError, helpText, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { BrokerNode } from './node.js';
 import { shutdownOnSignals } from './shutdown.js';
+import { readStartupTls } from './tls-certs.js';
 import { UwsFallbackError } from './uws.js';
 
 async function main(): Promise<number> {
   let parsed;
   let secrets;
+  let tls;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);
     if (parsed.help) {
@@ -18,6 +20,7 @@ async function main(): Promise<number> {
       return 0;
     }
     secrets = readAdminSecrets(parsed.config);
+    tls = readStartupTls(parsed.config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`stompede: ${err.message}\n`);
@@ -36,7 +39,7 @@ async function main(): Promise<number> {
   if (openAccess !== undefined) logger.warn({ auth: parsed.config.auth.join(',') }, openAccess);
   let node: BrokerNode;
   try {
-    node = new BrokerNode(parsed.config, logger, secrets, auth);
+    node = new BrokerNode(parsed.config, logger, secrets, auth, tls);
     await node.start();
   } catch (err) {
     const message = err instanceof UwsFallbackError ? err.message : (err as Error).stack ?? String(err);

@@ -12,6 +12,7 @@ import type { Admission } from './admission.js';
 import { counterOf, gaugeOf, labelledCounterOf } from './metric-kinds.js';
 import { clusterMetrics } from './metrics-cluster.js';
 import { queueDepthGauge } from './metrics-queues.js';
+import { tlsMetrics, type TlsMetricSource } from './metrics-tls.js';
 
 export interface MetricSources {
   readonly hub: Hub;
@@ -24,10 +25,12 @@ export interface MetricSources {
   /** Observed by the Redis broker on every topic read (cluster mode only). */
   readonly redisLag: Histogram;
   readonly auth: AuthMetrics;
+  /** The STOMP-over-TLS listener, when it runs. */
+  readonly tls?: TlsMetricSource;
 }
 
 const DRAIN_STATES: Record<NodeState, number> = { serving: 0, draining: 1, drained: 2 };
-const TRANSPORTS: Record<string, string> = { ws: 'websocket', tcp: 'tcp' };
+const TRANSPORTS: Record<string, string> = { ws: 'websocket', tcp: 'tcp', tls: 'tls' };
 
 /** Seconds from a topic message's XADD to this node reading it; registered with the cluster metrics. */
 export function redisLagHistogram(): Histogram {
@@ -52,7 +55,8 @@ export function createRegistry(sources: MetricSources): Registry {
     labelNames: ['transport'],
     registers: [registry],
     collect() {
-      for (const kind of new Set(['ws', 'tcp', ...hub.connectionsByTransport.keys()])) {
+      const configured = sources.tls === undefined ? ['ws', 'tcp'] : ['ws', 'tcp', 'tls'];
+      for (const kind of new Set([...configured, ...hub.connectionsByTransport.keys()])) {
         this.set({ transport: TRANSPORTS[kind] ?? kind }, hub.connectionsByTransport.get(kind) ?? 0);
       }
     },
@@ -82,6 +86,7 @@ export function createRegistry(sources: MetricSources): Registry {
   authMetrics(registry, sources.auth);
   if (sources.topQueues > 0) registry.registerMetric(queueDepthGauge(sources));
   if (broker instanceof RedisBroker) clusterMetrics(registry, broker, sources.redisLag);
+  if (sources.tls !== undefined) tlsMetrics(registry, sources.tls);
   return registry;
 }
 

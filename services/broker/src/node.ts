@@ -1,5 +1,5 @@
-// A broker node: the session hub, its cluster-plane broker, the two listeners and the control
-// plane, wired together.
+// A broker node: the session hub, its cluster-plane broker, the listeners (WebSocket, TCP, TLS) and
+// the control plane, wired together.
 import type { Auth } from '@stompede/auth';
 import type { Broker, BrokerInspector } from '@stompede/broker-api';
 import { MemoryBroker, RedisBroker } from '@stompede/cluster';
@@ -13,6 +13,8 @@ import { sessionConfig } from './config.js';
 import { createRegistry, redisLagHistogram } from './metrics.js';
 import { adminAdvertise, createControlPlane } from './node-control.js';
 import type { BrokerConfig } from './settings.js';
+import { readStartupTls, tlsFiles, type TlsPair } from './tls-certs.js';
+import { TlsEndpoint } from './tls-endpoint.js';
 import { TcpListener } from './transports/tcp.js';
 import { WsListener } from './transports/ws.js';
 import { loadNativeUws } from './uws.js';
@@ -28,12 +30,15 @@ export class BrokerNode {
   readonly authorization: Authorization;
   private readonly ws: WsListener;
   private readonly tcp: TcpListener | undefined;
+  private readonly tls: TlsEndpoint | undefined;
 
   constructor(
     readonly config: BrokerConfig,
     readonly logger: Logger,
     readonly secrets: AdminSecrets,
     readonly auth: Auth,
+    /** The STOMP-over-TLS certificate and key (main.ts reads them with the other settings). */
+    tlsPair: TlsPair | undefined = readStartupTls(config),
   ) {
     const uws = loadNativeUws();
     const redisLag = redisLagHistogram();
@@ -50,6 +55,8 @@ export class BrokerNode {
       authorizer: this.authorization.authorizer,
     });
     this.admission = new Admission(config);
+    const files = tlsFiles(config);
+    if (tlsPair !== undefined && files !== undefined) this.tls = new TlsEndpoint(this.hub, config, files, tlsPair, logger, this.admission);
     this.registry = createRegistry({
       hub: this.hub,
       admission: this.admission,
@@ -59,6 +66,7 @@ export class BrokerNode {
       topQueues: config.metricsTopQueues,
       redisLag,
       auth: auth.metrics,
+      tls: this.tls,
     });
     ws = new WsListener({
       uws,
@@ -89,11 +97,14 @@ export class BrokerNode {
     const adminPort = await this.control.start(await this.adminToken());
     await this.ws.listen();
     await this.tcp?.listen();
+    await this.tls?.start();
     this.control.serving();
     this.logger.info(
       {
         ws: `ws://${this.config.bind}:${this.config.wsPort}${this.config.wsPath}`,
         tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
+        tls: this.tls ? `${this.config.bind}:${this.config.tlsPort}` : 'off',
+        ...(this.tls && { tlsCertificate: this.tls.serving.fingerprint256 }),
         admin: adminPort === undefined ? 'off' : `${this.config.adminBind}:${adminPort}`,
         broker: this.broker.kind,
         version: VERSION,
@@ -110,6 +121,7 @@ export class BrokerNode {
     this.control.health.setStopping();
     this.ws.stopListening();
     this.tcp?.stopListening();
+    this.tls?.close();
     await this.hub.close();
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -120,8 +132,10 @@ export class BrokerNode {
 
   private async setAccepting(accepting: boolean): Promise<void> {
     this.ws.accepting = accepting;
-    if (accepting) await this.tcp?.listen();
-    else this.tcp?.stopListening();
+    for (const listener of [this.tcp, this.tls]) {
+      if (accepting) await listener?.listen();
+      else listener?.stopListening();
+    }
   }
 
   /**

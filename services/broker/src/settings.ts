@@ -16,6 +16,11 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly wsPort: number;
   readonly wsPath: string;
   readonly tcpPort: number;
+  /** STOMP over TLS: served when tlsCert is set and tlsPort is not 0. */
+  readonly tlsPort: number;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly tlsWatchMs: number;
   readonly logLevel: LogLevel;
   readonly logPretty: boolean;
   readonly wsIdleTimeoutSec: number;
@@ -228,6 +233,10 @@ export const SETTINGS: readonly Setting[] = [
   s('wsPort', 'STOMPEDE_WS_PORT', '15674', 'WebSocket port; also serves /healthz, /readyz and /metrics.', int(1, 65535)),
   s('wsPath', 'STOMPEDE_WS_PATH', '/ws', 'Path of the STOMP-over-WebSocket endpoint.', path),
   s('tcpPort', 'STOMPEDE_TCP_PORT', '61613', 'STOMP-over-TCP port; 0 switches TCP off.', int(0, 65535)),
+  s('tlsPort', 'STOMPEDE_TLS_PORT', '61614', 'STOMP-over-TLS port, served only when STOMPEDE_TLS_CERT is set; 0 switches TLS off.', int(0, 65535)),
+  s('tlsCert', 'STOMPEDE_TLS_CERT', '', 'PEM certificate file (leaf first, then intermediates) of the STOMP-over-TLS listener; empty = no TLS listener.', text),
+  s('tlsKey', 'STOMPEDE_TLS_KEY', '', 'PEM private key file of STOMPEDE_TLS_CERT.', text),
+  s('tlsWatchMs', 'STOMPEDE_TLS_WATCH_MS', '1000', 'How often the TLS certificate and key files are checked for changes; a changed pair serves new connections, a broken one is logged and the previous pair kept; 0 = never reload.', int(0)),
   s('nodeId', 'STOMPEDE_NODE_ID', undefined, 'Name of this node in logs, session ids and reply-queue names. Default: hostname plus a random suffix.', (raw) => {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new SettingError(`must be 1-64 of A-Z a-z 0-9 . _ -, got "${raw}"`);
     return raw;

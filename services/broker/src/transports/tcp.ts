@@ -1,5 +1,7 @@
-// STOMP over plain TCP on node:net. The only module that touches TCP sockets.
-import { createServer, type Server, type Socket } from 'node:net';
+// STOMP over plain TCP (node:net) and over TLS (node:tls, the same socket API on top). The only
+// module that touches TCP sockets.
+import { createServer, type Server, type ServerOpts, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import type { Hub, Logger, Transport } from '@stompede/session';
 import { addressKey, type Admission } from '../admission.js';
 
@@ -7,11 +9,13 @@ import { addressKey, type Admission } from '../admission.js';
 const LINGER_MS = 5_000;
 
 class TcpTransport implements Transport {
-  readonly kind = 'tcp';
   readonly remoteAddress: string;
   readonly remoteIp: string;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    readonly kind: 'tcp' | 'tls',
+  ) {
     // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: the same address either way.
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -73,18 +77,32 @@ function refuse(socket: Socket, error: Uint8Array): void {
   setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
 }
 
+/** The TLS side of a listener: the certificate and key it starts with, and what it reports. */
+export interface TlsListenerOptions {
+  readonly secure: SecureContextOptions;
+  /** Time a client gets to complete the handshake (the CONNECT deadline only starts after it). */
+  readonly handshakeTimeoutMs: number;
+  /** A client that connected but failed the handshake (wrong protocol, no common cipher, ...). */
+  onHandshakeFailure(): void;
+}
+
+const SOCKET_OPTIONS: ServerOpts = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
+
 export class TcpListener {
   private readonly server: Server;
   private listening = false;
 
+  /** Plain TCP, or TLS when `tls` is given (connections then count as transport "tls"). */
   constructor(
     hub: Hub,
     private readonly bind: string,
     private readonly port: number,
     logger: Logger,
     admission: Admission,
+    tls?: TlsListenerOptions,
   ) {
-    this.server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => {
+    const kind = tls === undefined ? 'tcp' : 'tls';
+    const onSocket = (socket: Socket): void => {
       if (!admission.off) {
         const key = addressKey(socket.remoteAddress ?? '');
         const refusal = admission.admit(key);
@@ -94,12 +112,28 @@ export class TcpListener {
         }
         socket.once('close', () => admission.release(key));
       }
-      const session = hub.open(new TcpTransport(socket));
+      const session = hub.open(new TcpTransport(socket, kind));
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
       socket.on('drain', () => session.onDrain());
-      socket.on('error', (err) => logger.debug({ err: err.message, remote: socket.remoteAddress }, 'tcp socket error'));
+      socket.on('error', (err) => logger.debug({ err: err.message, remote: socket.remoteAddress }, `${kind} socket error`));
       socket.on('close', () => session.onClosed());
+    };
+    if (tls === undefined) {
+      this.server = createServer(SOCKET_OPTIONS, onSocket);
+      return;
+    }
+    const server = createTlsServer({ ...SOCKET_OPTIONS, ...tls.secure, handshakeTimeout: tls.handshakeTimeoutMs }, onSocket);
+    // Before the handshake completes there is no session: only a log line and a count.
+    server.on('tlsClientError', (err, socket) => {
+      tls.onHandshakeFailure();
+      logger.debug({ err: err.message, remote: socket.remoteAddress }, 'tls handshake failed');
     });
+    this.server = server;
+  }
+
+  /** New connections use this certificate and key; established ones keep theirs. TLS listeners only. */
+  setSecureContext(secure: SecureContextOptions): void {
+    (this.server as TlsServer).setSecureContext(secure);
   }
 
   listen(): Promise<void> {

@@ -4,6 +4,8 @@
 The scenario is a JSON object, given as argv[1] or on stdin:
 
   {"host": "127.0.0.1", "port": 61613, "version": "1.2", "timeout": 20, "login": "u", "passcode": "p",
+   "tls": {"ca_certs": "/path/ca.pem"},      (optional: STOMP over TLS, verifying the broker's
+                                              certificate against that CA)
    "steps": [{"op": "subscribe", "destination": "/queue/a", "id": "s1", "ack": "client-individual",
               "receipt": "r1"}, ...]}
 
@@ -101,6 +103,9 @@ def run(scenario):
     rec = Recorder()
     conn = CONNECTIONS[version]([(scenario.get("host", "127.0.0.1"), int(scenario["port"]))],
                                 reconnect_attempts_max=1, timeout=timeout)
+    tls = scenario.get("tls")
+    if tls:
+        conn.set_ssl(for_hosts=[(scenario.get("host", "127.0.0.1"), int(scenario["port"]))], ca_certs=tls["ca_certs"])
     conn.set_listener("recorder", rec)
     result = {"version": version}
     try:

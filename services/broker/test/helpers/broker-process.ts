@@ -63,16 +63,24 @@ export interface StartOptions {
   readonly timeoutMs?: number;
 }
 
-/** Starts a broker and resolves once it logged that it is listening. */
+/**
+ * Starts a broker and resolves once it logged that it is listening. Ports are free ones unless
+ * `options.env` sets them (a node restarted on the ports it had); a port set to 0 (off) is
+ * reported as a free port nothing listens on.
+ */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
-  const wsPort = await freePort();
-  const tcpPort = await freePort();
+  const port = async (name: string): Promise<number> => {
+    const given = options.env?.[name];
+    return given !== undefined && given !== '0' ? Number(given) : freePort();
+  };
+  const wsPort = await port('STOMPEDE_WS_PORT');
+  const tcpPort = await port('STOMPEDE_TCP_PORT');
   const env: Record<string, string> = {
     ...process.env as Record<string, string>,
     STOMPEDE_BIND: '127.0.0.1',
     STOMPEDE_WS_PORT: String(wsPort),
     STOMPEDE_TCP_PORT: String(tcpPort),
-    STOMPEDE_ADMIN_PORT: String(await freePort()),
+    STOMPEDE_ADMIN_PORT: String(await port('STOMPEDE_ADMIN_PORT')),
     STOMPEDE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     STOMPEDE_LOG_LEVEL: 'debug',
     STOMPEDE_NODE_ID: 'test-node',

@@ -4,6 +4,7 @@
 // use with it: frames built byte for byte, headers read as sent, STOMP 1.2 escapes decoded.
 import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Parser } from '@stomp/stompjs';
 import WebSocket from 'ws';
 
@@ -106,6 +107,23 @@ export class RawClient {
     socket.on('data', (d: Buffer) => c.onBytes(d));
     socket.on('error', () => {});
     socket.on('close', () => c.onClose());
+    return c;
+  }
+
+  /**
+   * A client over TLS to 127.0.0.1:`port` (`options` name the CA to trust, or turn verification
+   * off); resolves once the handshake is done. `socket` shows what was negotiated.
+   */
+  static async tls(port: number, options: ConnectionOptions = {}): Promise<RawClient & { socket: TLSSocket }> {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ...options });
+    socket.setNoDelay(true);
+    const c = new RawClient((b) => socket.write(b), () => socket.destroy()) as RawClient & { socket: TLSSocket };
+    c.socket = socket;
+    c.flow = socket;
+    socket.on('data', (d: Buffer) => c.onBytes(d));
+    socket.on('close', () => c.onClose());
+    await once(socket, 'secureConnect');
+    socket.on('error', () => {});
     return c;
   }
 

@@ -31,6 +31,8 @@ export interface PyScenario {
   /** CONNECT credentials (login and passcode headers). */
   readonly login?: string;
   readonly passcode?: string;
+  /** STOMP over TLS, trusting the certificates in the `ca_certs` PEM file. */
+  readonly tls?: { readonly ca_certs: string };
   readonly steps: readonly PyStep[];
 }
 
