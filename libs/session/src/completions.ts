@@ -38,7 +38,7 @@ export class Completions {
         },
         (err: unknown) => {
           this.inflight--;
-          const refusal = queueRefusal(err) ?? new Refusal('broker unavailable', String(err));
+          const refusal = err instanceof Refusal ? err : (queueRefusal(err) ?? new Refusal('broker unavailable', String(err)));
           this.owner.fail(refusal.error, refusal.detail, receipt);
         },
       ),

@@ -1,4 +1,5 @@
-// Input a session does not process yet because the cluster pushes back on its publishing (publish
+// Input a session does not process yet: frames pipelined after a CONNECT that is still being
+// authenticated, or input held because the cluster pushes back on its publishing (publish
 // pressure: a node reading one of its destinations lags). A transport that can stop reading (TCP)
 // is paused, so the backlog stays in the kernel and the peer slows down. A WebSocket cannot stop
 // reading here (uWS v20.30 has no read pause), so what keeps arriving is kept, copied, up to
@@ -45,6 +46,15 @@ export class HeldInput {
   keepFirst(rest: Uint8Array): void {
     this.chunks.unshift(Uint8Array.prototype.slice.call(rest));
     this.bytes += rest.length;
+  }
+
+  /** Drops what was kept, unprocessed, and reads again (a refused CONNECT: the close must not be a reset). */
+  discard(): void {
+    this.chunks = [];
+    this.bytes = 0;
+    if (!this.active) return;
+    this.active = false;
+    this.owner.transport.resume?.();
   }
 
   /** Processes what was kept, in order, until it is all done or a frame holds the input again. */

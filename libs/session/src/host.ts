@@ -2,6 +2,7 @@
 // SessionHost) and its router (router.ts implements RouterPort). Declared here, apart from both,
 // so that the modules a session is made of depend on these ports and never on hub.ts or
 // router.ts, which depend on them: the module graph stays acyclic (test: module-graph.test.ts).
+import type { Authenticator } from './authenticator.js';
 import type { Broker, Completion, Message, PublishPressure, QueuedMessage, UserHeaders } from '@stompede/broker-api';
 import type { SessionConfig } from './config.js';
 import type { Destination } from './destinations.js';
@@ -42,6 +43,8 @@ export interface SessionHost {
   readonly outbox: Outbox;
   readonly logger: Logger;
   readonly router: RouterPort;
+  /** Checks CONNECT credentials and token refreshes. */
+  readonly authenticator: Authenticator;
   /** Set while the node drains and its broker hands queue entries to other nodes. */
   readonly queueTakesPaused: boolean;
   now(): number;

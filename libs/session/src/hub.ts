@@ -1,6 +1,7 @@
 // One node's session layer: the registry of sessions, the router, the end-of-turn outbox and the
 // tick that drives connect timeouts and heart-beats. Transports call `open` for each new socket.
 import type { Broker } from '@stompede/broker-api';
+import { OPEN_ACCESS, type Authenticator } from './authenticator.js';
 import type { SessionConfig } from './config.js';
 import type { SessionHost } from './host.js';
 import type { Logger } from './logger.js';
@@ -16,6 +17,8 @@ export interface HubOptions {
   /** Native group publish (uWS app.publish), or null when no transport offers it. */
   readonly publisher: GroupPublisher | null;
   readonly logger: Logger;
+  /** Checks CONNECT credentials; without one, every client is accepted as anonymous. */
+  readonly authenticator?: Authenticator;
   /** Clock in ms; injectable for tests. */
   readonly now?: () => number;
 }
@@ -26,6 +29,7 @@ export class Hub implements SessionHost {
   readonly outbox: Outbox;
   readonly router: Router;
   readonly logger: Logger;
+  readonly authenticator: Authenticator;
   readonly now: () => number;
   private readonly sessions = new Set<Session>();
   /** Open connections by transport kind ("ws", "tcp"). */
@@ -43,6 +47,7 @@ export class Hub implements SessionHost {
   constructor(private readonly options: HubOptions) {
     this.config = options.config;
     this.logger = options.logger;
+    this.authenticator = options.authenticator ?? OPEN_ACCESS;
     this.now = options.now ?? Date.now;
     this.outbox = new Outbox(this.config.coalesce, options.publisher, (err) =>
       this.logger.error({ err }, 'output flush failed'),

@@ -3,6 +3,16 @@ export type { Transport, GroupPublisher } from './transport.js';
 export { Hub, type HubOptions } from './hub.js';
 export { Session, type SessionState } from './session.js';
 export type { Principal, Permissions } from './principal.js';
+export {
+  ANONYMOUS,
+  OPEN_ACCESS,
+  TOKEN_REFRESH_DESTINATION,
+  isRefusal,
+  type Authenticator,
+  type AuthOutcome,
+  type AuthRefusal,
+  type Credentials,
+} from './authenticator.js';
 export { Metrics, CLIENT_COMMANDS } from './metrics.js';
 export { type LocalDestination } from './router.js';
 export { Subscription } from './subscription.js';

@@ -3,6 +3,7 @@
 // rewritten to the sending session's private reply queue.
 import type { Completion, UserHeaders } from '@stompede/broker-api';
 import type { Frame, Headers } from '@stompede/stomp';
+import { TOKEN_REFRESH_DESTINATION } from './authenticator.js';
 import { TEMP_QUEUE_PREFIX } from './destinations.js';
 import type { SessionHost } from './host.js';
 import { checkedDestination, queueRefusal, Refusal, required } from './refusal.js';
@@ -21,6 +22,8 @@ export interface PublishingSession {
   replyQueueFor(tempName: string): string;
   /** Stops processing input until the publish pressure goes (held-input.ts). */
   holdInput(): void;
+  /** A SEND to TOKEN_REFRESH_DESTINATION: its headers carry new credentials, nothing is published. */
+  refreshCredentials(headers: Headers): Completion;
 }
 
 /** ERROR header: how many SEND frames of the connection were accepted before the refusal. */
@@ -34,6 +37,7 @@ export const SENDS_ACCEPTED_HEADER = 'x-sends-accepted';
  */
 export function publishSend(frame: Frame, hub: SessionHost, vhost: string, publisher: PublishingSession, checked = false): Completion {
   const name = required(frame.headers, 'destination', 'SEND');
+  if (name === TOKEN_REFRESH_DESTINATION) return publisher.refreshCredentials(frame.headers);
   const destination = checkedDestination(name, 'send', hub.config);
   const pressure = hub.router.pressure(vhost, destination);
   if (pressure === 'full' && !checked) throw overloaded(destination.name, publisher);

@@ -9,7 +9,8 @@ import type { Completion, Message, QueuedMessage } from '@stompede/broker-api';
 import { encodeFrame, encodeWithHead, FrameParser, StompProtocolError, type Frame, type Headers, type StompVersion } from '@stompede/stomp';
 import { resolveAck, settle, type SettlingSession } from './acks.js';
 import { Completions, type CompletionOwner } from './completions.js';
-import { negotiateConnect } from './connect.js';
+import { isRefusal, TOKEN_REFRESH_DESTINATION, type AuthOutcome } from './authenticator.js';
+import { negotiateConnect, type Connected } from './connect.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
 import type { Principal } from './principal.js';
@@ -41,6 +42,8 @@ export class Session
   login: string | undefined;
   /** Who the session acts for once CONNECT was accepted; undefined before. */
   principal: Principal | undefined;
+  /** When the principal's credentials expire (hub clock, ms); Infinity = never. */
+  private credentialsExpireMs = Infinity;
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
@@ -59,7 +62,7 @@ export class Session
   private transactions: Transactions | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private completions: Completions | undefined;
-  /** Input held for publish pressure (created on the first hold). */
+  /** Input held while CONNECT is authenticated or for publish pressure (created on the first hold). */
   private input: HeldInput | undefined;
   private nextTag = 0;
 
@@ -119,6 +122,10 @@ export class Session
 
   private tooFast(): void {
     const config = this.hub.config;
+    if (this.state === 'connecting') {
+      this.fail('too much input before CONNECTED', `More than ${config.maxHeldInputBytes} bytes arrived while the CONNECT was being authenticated (STOMPEDE_MAX_HELD_INPUT_BYTES).`);
+      return;
+    }
     this.fail(
       'publisher too fast',
       `The cluster is pushing back on this connection's publishing and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
@@ -155,6 +162,10 @@ export class Session
         if (now - this.closingSinceMs > CLOSE_LINGER_MS) this.transport.destroy();
         return;
       case 'connected':
+        if (now >= this.credentialsExpireMs) {
+          this.fail('credentials expired', `The credentials of this connection expired at ${new Date(this.credentialsExpireMs).toISOString()}; connect again with fresh ones, or send a new token to ${TOKEN_REFRESH_DESTINATION} before it expires.`);
+          return;
+        }
         // Held input (publish pressure) is not read, heart-beats included: not the client's silence.
         if (this.expectEveryMs > 0 && !this.input?.active && now - this.lastReadMs > this.expectEveryMs * config.heartbeatGrace) {
           this.hub.metrics.heartbeatTimeouts++;
@@ -417,18 +428,67 @@ export class Session
   }
 
   private connect(frame: Frame): void {
-    const config = this.hub.config;
-    const result = negotiateConnect(frame.headers, config);
+    const result = negotiateConnect(frame.headers, this.hub.config);
     if ('error' in result) throw new Refusal(result.error, result.detail, result.headers);
     this.version = result.version;
     this.parser.version = result.version;
-    this.vhost = result.vhost;
     this.login = frame.headers.get('login');
+    const outcome = this.hub.authenticator.authenticate({ headers: frame.headers, remoteIp: this.transport.remoteIp });
+    if (outcome instanceof Promise) this.awaitAuthentication(outcome, result);
+    else this.authenticated(outcome, result);
+  }
+
+  /**
+   * Frames the client pipelined after CONNECT wait, in order, until the answer; the CONNECT
+   * deadline (tick) still runs meanwhile.
+   */
+  private awaitAuthentication(pending: Promise<AuthOutcome>, result: Connected): void {
+    (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
+    this.parser.yieldAfterFrame();
+    pending.then(
+      (outcome) => {
+        if (this.state === 'connecting') this.authenticated(outcome, result);
+      },
+      (err: unknown) => {
+        this.hub.logger.error({ err, session: this.id }, 'authentication failed unexpectedly');
+        this.fail('internal error', 'The broker failed to check the credentials; see the broker log.');
+      },
+    );
+  }
+
+  private authenticated(outcome: AuthOutcome, result: Connected): void {
+    if (isRefusal(outcome)) {
+      // What the client pipelined was never accepted: it goes, unread, with the connection.
+      this.input?.discard();
+      this.fail(outcome.refused, outcome.detail);
+      return;
+    }
+    const config = this.hub.config;
+    this.principal = outcome;
+    this.credentialsExpireMs = outcome.expiresAtMs ?? Infinity;
+    this.vhost = result.vhost;
     this.sendEveryMs = result.sendEveryMs;
     this.expectEveryMs = result.expectEveryMs;
     this.state = 'connected';
     const headers = [...result.headers, ['session', `${config.nodeId}:${this.id}`], ['server', config.serverName]] as [string, string][];
     this.output.write(encodeFrame('CONNECTED', headers), false);
+    if (this.input?.active) this.releaseInput();
+  }
+
+  /** @internal A SEND to TOKEN_REFRESH_DESTINATION (publish.ts): new credentials for the same principal. */
+  refreshCredentials(h: Headers): Completion {
+    const outcome = this.hub.authenticator.refresh(this.principal!, { headers: h, remoteIp: this.transport.remoteIp });
+    if (outcome instanceof Promise) return outcome.then((o) => this.refreshed(o));
+    this.refreshed(outcome);
+    return undefined;
+  }
+
+  /** A refusal throws: the frame (or its tracked completion) fails the connection with it. */
+  private refreshed(outcome: AuthOutcome): void {
+    if (isRefusal(outcome)) throw new Refusal(outcome.refused, outcome.detail);
+    if (this.state !== 'connected') return;
+    this.principal = outcome;
+    this.credentialsExpireMs = outcome.expiresAtMs ?? Infinity;
   }
 
   /**

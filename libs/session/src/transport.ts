@@ -5,6 +5,8 @@ export interface Transport {
   /** 'ws' or 'tcp': for logs and metrics only. */
   readonly kind: string;
   readonly remoteAddress: string;
+  /** The peer's IP address alone (no port): what per-address limits and login throttling count by. */
+  readonly remoteIp: string;
   /**
    * Writes bytes now, as one message where the transport has messages (WebSocket). `binary` is
    * false when the bytes are valid UTF-8 and may go as a text message.

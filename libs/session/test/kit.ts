@@ -8,6 +8,7 @@ import { MemoryBroker } from '@stompede/cluster';
 import {
   DEFAULT_SESSION_CONFIG,
   Hub,
+  type Authenticator,
   type GroupPublisher,
   type Logger,
   type Session,
@@ -40,6 +41,7 @@ function received(f: Frame): Received {
 export class FakeTransport implements Transport {
   readonly kind = 'fake';
   readonly remoteAddress: string;
+  remoteIp = '192.0.2.1';
   /** What bufferedBytes() reports: bytes the "kernel" has not taken yet. */
   buffered = 0;
   /** When set, every write adds to `buffered`: a peer that has not read anything yet. */
@@ -250,6 +252,8 @@ export interface KitOptions {
   /** Topic history the memory broker keeps (for x-resume-after); none by default. */
   readonly history?: readonly HistoryPrefix[];
   readonly startMs?: number;
+  /** Checks CONNECTs; default: everyone is anonymous. */
+  readonly authenticator?: Authenticator;
 }
 
 export class Kit {
@@ -274,6 +278,7 @@ export class Kit {
       publisher: options.publisher === false ? null : this.publisher,
       logger: failingLogger,
       now: () => this.ms,
+      authenticator: options.authenticator,
     });
   }
 

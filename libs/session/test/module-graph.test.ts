@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['libs/stomp', 'libs/broker-api', 'libs/cluster', 'libs/session', 'libs/control', 'services/broker', 'services/ctl'];
+const PACKAGES = ['libs/stomp', 'libs/broker-api', 'libs/cluster', 'libs/session', 'libs/auth', 'libs/control', 'services/broker', 'services/ctl'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { authConfigProblems } from '@stompede/auth';
 import { resolveDestination, type SessionConfig } from '@stompede/session';
 import { SETTINGS, SettingError, type BrokerConfig, type Setting } from './settings.js';
 
@@ -56,6 +57,7 @@ function crossChecks(c: BrokerConfig): string[] {
   }
   if (c.tcpPort === c.wsPort) problems.push('STOMPEDE_TCP_PORT and STOMPEDE_WS_PORT must differ');
   problems.push(...adminChecks(c));
+  problems.push(...authConfigProblems(c));
   if (c.redisLagPressureEntries * 2 > c.redisStreamMaxEntries) {
     problems.push('STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES must be at most half of STOMPEDE_REDIS_STREAM_MAX_ENTRIES (publishers are slowed well before readers lose entries)');
   }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Entry point: parse settings, start a node, drain and exit on SIGTERM/SIGINT.
+import { AuthSetupError, createAuth, openAccessWarning, type Auth } from '@stompede/auth';
 import { readAdminSecrets } from './admin-secrets.js';
 import { ConfigError, helpText, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -23,9 +24,19 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger(parsed.config);
+  let auth: Auth;
+  try {
+    auth = createAuth(parsed.config, logger);
+  } catch (err) {
+    if (!(err instanceof AuthSetupError)) throw err;
+    process.stderr.write(`stompede: invalid authentication setup:\n  ${err.message}\n`);
+    return 2;
+  }
+  const openAccess = openAccessWarning(parsed.config);
+  if (openAccess !== undefined) logger.warn({ auth: parsed.config.auth.join(',') }, openAccess);
   let node: BrokerNode;
   try {
-    node = new BrokerNode(parsed.config, logger, secrets);
+    node = new BrokerNode(parsed.config, logger, secrets, auth);
     await node.start();
   } catch (err) {
     const message = err instanceof UwsFallbackError ? err.message : (err as Error).stack ?? String(err);

@@ -2,6 +2,7 @@
 // Hub.metrics; prom-client reads them when /metrics is scraped (and WatchStats reads the same
 // registry). Every label has a bounded set of values: transports, client commands, ERROR
 // messages (fixed strings in the code), drop reasons, and the top N queues.
+import type { AuthMetrics } from '@stompede/auth';
 import type { Broker, BrokerInspector } from '@stompede/broker-api';
 import { RedisBroker } from '@stompede/cluster';
 import type { NodeState } from '@stompede/control';
@@ -20,6 +21,7 @@ export interface MetricSources {
   readonly topQueues: number;
   /** Observed by the Redis broker on every topic read (cluster mode only). */
   readonly redisLag: Histogram;
+  readonly auth: AuthMetrics;
 }
 
 const DRAIN_STATES: Record<NodeState, number> = { serving: 0, draining: 1, drained: 2 };
@@ -72,6 +74,7 @@ export function createRegistry(sources: MetricSources): Registry {
   gauge('stompede_queued_bytes', 'Bytes of queue messages held in this node\'s memory.', () => broker.stats().queuedBytes);
   labelledCounterOf(registry, 'stompede_errors_total', 'ERROR frames sent, by reason (their message header).', 'reason', () => m.errors);
   gauge('stompede_drain_state', 'This node\'s drain state: 0 serving, 1 draining, 2 drained.', () => DRAIN_STATES[sources.drainState()]);
+  authMetrics(registry, sources.auth);
   if (sources.topQueues > 0) registry.registerMetric(queueDepthGauge(sources));
   if (broker instanceof RedisBroker) clusterMetrics(registry, broker, sources.redisLag);
   return registry;
@@ -86,4 +89,12 @@ function dropped(sources: MetricSources): Map<string, number> {
   ]);
   if (sources.broker instanceof RedisBroker) counts.set('outbox_full', sources.broker.clusterStats().outboxDropped);
   return counts;
+}
+
+function authMetrics(registry: Registry, a: AuthMetrics): void {
+  labelledCounterOf(registry, 'stompede_auth_successes_total', 'CONNECTs accepted, by authentication method.', 'method', () => a.successes);
+  labelledCounterOf(registry, 'stompede_auth_failures_total', 'CONNECTs refused with access refused, by the method that refused them (none: no configured method applied).', 'method', () => a.failures);
+  counterOf(registry, 'stompede_auth_rate_limited_total', 'CONNECTs refused unchecked because their address had too many failed logins (STOMPEDE_AUTH_MAX_FAILURES_PER_IP).', () => a.rateLimited);
+  counterOf(registry, 'stompede_auth_busy_total', 'CONNECTs turned away because too many password checks were in progress (STOMPEDE_AUTH_MAX_PENDING_CHECKS).', () => a.busy);
+  labelledCounterOf(registry, 'stompede_auth_refreshes_total', 'Token refreshes on live connections (SEND to /stompede/token), by result.', 'result', () => a.refreshes);
 }

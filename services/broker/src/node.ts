@@ -1,5 +1,6 @@
 // A broker node: the session hub, its cluster-plane broker, the two listeners and the control
 // plane, wired together.
+import type { Auth } from '@stompede/auth';
 import type { Broker, BrokerInspector } from '@stompede/broker-api';
 import { MemoryBroker, RedisBroker } from '@stompede/cluster';
 import type { ControlPlane } from '@stompede/control';
@@ -28,6 +29,7 @@ export class BrokerNode {
     readonly config: BrokerConfig,
     readonly logger: Logger,
     readonly secrets: AdminSecrets,
+    readonly auth: Auth,
   ) {
     const uws = loadNativeUws();
     const redisLag = redisLagHistogram();
@@ -39,6 +41,7 @@ export class BrokerNode {
       broker: this.broker,
       publisher: { publish: (topic, bytes, binary) => ws!.publish(topic, bytes, binary) },
       logger,
+      authenticator: auth.authenticator,
     });
     this.registry = createRegistry({
       hub: this.hub,
@@ -47,6 +50,7 @@ export class BrokerNode {
       drainState: () => this.control.drainer.state,
       topQueues: config.metricsTopQueues,
       redisLag,
+      auth: auth.metrics,
     });
     ws = new WsListener({
       uws,
@@ -101,6 +105,7 @@ export class BrokerNode {
     const deadline = Date.now() + graceMs;
     while (this.hub.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.control.stop();
+    this.auth.stop();
   }
 
   private async setAccepting(accepting: boolean): Promise<void> {

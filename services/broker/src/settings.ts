@@ -1,5 +1,6 @@
 // Every setting of a broker node: its env var, CLI flag, default and meaning. The README's settings
 // table is generated from this list (`make docs`) and a test keeps the two in sync.
+import { AUTH_METHODS, type AuthConfig, type AuthMethodName } from '@stompede/auth';
 import type { HistoryPrefix } from '@stompede/broker-api';
 import type { DestinationPrefix, FanoutMode, SessionConfig, SlowConsumerPolicy } from '@stompede/session';
 
@@ -10,7 +11,7 @@ export type AdminAuthMode = 'token' | 'mtls' | 'none';
  * A node's configuration: everything the session layer takes (SessionConfig, but for the server
  * name, which comes from the package version) plus what the service itself needs.
  */
-export interface BrokerConfig extends Omit<SessionConfig, 'serverName'> {
+export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthConfig {
   readonly bind: string;
   readonly wsPort: number;
   readonly wsPath: string;
@@ -155,6 +156,20 @@ function history(raw: string): HistoryPrefix[] {
   });
 }
 
+function authMethods(raw: string): AuthMethodName[] {
+  const methods = nonEmptyList(raw);
+  for (const m of methods) {
+    if (!(AUTH_METHODS as readonly string[]).includes(m)) throw new SettingError(`methods are ${AUTH_METHODS.join(', ')}; got "${m}"`);
+  }
+  return methods as AuthMethodName[];
+}
+
+function httpUrl(raw: string): string {
+  if (raw === '') return raw;
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new SettingError(`must be an http:// or https:// URL, got "${raw}"`);
+  return raw;
+}
+
 function positive(raw: string): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 1) throw new SettingError(`must be a number >= 1, got "${raw}"`);
@@ -165,6 +180,27 @@ function s(key: keyof BrokerConfig, env: string, defaultText: string | undefined
   const flag = '--' + env.replace(/^STOMPEDE_/, '').toLowerCase().replaceAll('_', '-');
   return { key, env, flag, defaultText, doc, parse };
 }
+
+/** STOMP client authentication (docs/security.md, "Authentication"). */
+const AUTH_SETTINGS: readonly Setting[] = [
+  s('auth', 'STOMPEDE_AUTH', 'anonymous', 'How STOMP clients authenticate at CONNECT: methods tried in order, comma-separated, from anonymous (anyone; only last), users (STOMPEDE_USERS_FILE) and jwt. The default accepts everyone (and logs a warning).', authMethods),
+  s('usersFile', 'STOMPEDE_USERS_FILE', '', 'YAML file of logins, scrypt password hashes and groups for the users method (write entries with stompede-ctl passwd); reloaded when it changes.', text),
+  s('usersReloadMs', 'STOMPEDE_USERS_RELOAD_MS', '1000', 'How often the users file is checked for changes; a version that does not parse is logged and the last good one stays.', int(10)),
+  s('jwtSecret', 'STOMPEDE_JWT_SECRET', '', 'Shared secret (at least 32 bytes) checking HS256 tokens.', text),
+  s('jwtPublicKeyFile', 'STOMPEDE_JWT_PUBLIC_KEY_FILE', '', 'PEM public key or certificate (RSA: RS256, P-256: ES256) checking signed tokens.', text),
+  s('jwtJwksUrl', 'STOMPEDE_JWT_JWKS_URL', '', 'JWKS URL of the identity provider (RS256/ES256); keys are cached and fetched again when a token names an unknown kid.', httpUrl),
+  s('jwtJwksCooldownMs', 'STOMPEDE_JWT_JWKS_COOLDOWN_MS', '30000', 'Least time between two JWKS fetches.', int(0)),
+  s('jwtAudience', 'STOMPEDE_JWT_AUDIENCE', '', 'Accepted aud values, comma-separated; empty = aud is not checked.', list),
+  s('jwtIssuer', 'STOMPEDE_JWT_ISSUER', '', 'Accepted iss values, comma-separated; empty = iss is not checked.', list),
+  s('jwtClockSkewSec', 'STOMPEDE_JWT_CLOCK_SKEW_SEC', '30', 'Clock difference allowed when checking exp and nbf; a connection ends at exp plus this.', int(0, 600)),
+  s('jwtPrincipalClaim', 'STOMPEDE_JWT_PRINCIPAL_CLAIM', 'sub', 'Claim holding the principal (user) name; a dotted name reaches into nested objects.', text),
+  s('jwtGroupsClaim', 'STOMPEDE_JWT_GROUPS_CLAIM', 'groups', 'Claim holding the principal\'s groups: a list, or a space-separated string; empty = none.', text),
+  s('jwtPermissionsClaim', 'STOMPEDE_JWT_PERMISSIONS_CLAIM', '', 'Claim holding {"send": [...], "subscribe": [...], "consume": [...]} destination patterns the token allows; empty = permissions come only from the ACL file.', text),
+  s('authFailureDelayMs', 'STOMPEDE_AUTH_FAILURE_DELAY_MS', '1000', 'A refused login gets its ERROR (access refused) this long after its CONNECT arrived, whatever was wrong.', int(0, 60_000)),
+  s('authMaxFailuresPerIp', 'STOMPEDE_AUTH_MAX_FAILURES_PER_IP', '10', 'Failed logins one IP address may have within STOMPEDE_AUTH_FAILURE_WINDOW_MS; past it its CONNECTs get ERROR too many failed logins at once.', int(1)),
+  s('authFailureWindowMs', 'STOMPEDE_AUTH_FAILURE_WINDOW_MS', '60000', 'Window over which failed logins per IP address are counted.', int(1)),
+  s('authMaxPendingChecks', 'STOMPEDE_AUTH_MAX_PENDING_CHECKS', '100', 'Users-file password checks (scrypt) that may be in progress at once on a node; past it a login gets ERROR too many logins in progress at once (not counted as failed).', int(1)),
+];
 
 export const SETTINGS: readonly Setting[] = [
   s('bind', 'STOMPEDE_BIND', '0.0.0.0', 'Address the WebSocket and TCP listeners bind to.', text),
@@ -228,6 +264,7 @@ export const SETTINGS: readonly Setting[] = [
   s('redisTrimIntervalMs', 'STOMPEDE_REDIS_TRIM_INTERVAL_MS', '1000', 'How often a node trims the topic streams it publishes to and learns how far their readers lag (publish pressure follows at this pace).', int(10)),
   s('maxHeldInputBytes', 'STOMPEDE_MAX_HELD_INPUT_BYTES', '1048576', 'Input a WebSocket publisher may send while the cluster pushes back on it (publish pressure; a TCP publisher is simply not read), before it gets ERROR publisher too fast.', int(0)),
   s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),
+  ...AUTH_SETTINGS,
   s('adminPort', 'STOMPEDE_ADMIN_PORT', '50051', 'Port of the admin gRPC API (AdminService, grpc.health.v1, reflection); 0 switches it off.', int(0, 65535)),
   s('adminBind', 'STOMPEDE_ADMIN_BIND', '127.0.0.1', 'Address the admin API binds to. Loopback by default: set 0.0.0.0 (or the pod IP) in a cluster, so that nodes reach each other.', text),
   s('adminAdvertise', 'STOMPEDE_ADMIN_ADVERTISE', '', 'host:port other nodes and stompede-ctl use to reach this node\'s admin API, put in the cluster registry; empty: the bind address, or the hostname when binding to all interfaces.', text),

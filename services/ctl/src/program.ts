@@ -6,6 +6,7 @@ import { registerConnectionCommands } from './commands/connections.js';
 import { registerDestinationCommands } from './commands/destinations.js';
 import { registerDrainCommands } from './commands/drain.js';
 import { registerNodeCommands } from './commands/nodes.js';
+import { registerPasswdCommand } from './commands/passwd.js';
 import { registerStatsCommand } from './commands/stats.js';
 import { parsePositiveDurationMs } from './options.js';
 import { DEFAULT_SERVER, DEFAULT_TIMEOUT_MS } from './settings.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDestinationCommands(program);
   registerDrainCommands(program);
   registerStatsCommand(program);
+  registerPasswdCommand(program);
   return program;
 }
 

@@ -8,8 +8,10 @@ const LINGER_MS = 5_000;
 class TcpTransport implements Transport {
   readonly kind = 'tcp';
   readonly remoteAddress: string;
+  readonly remoteIp: string;
 
   constructor(private readonly socket: Socket) {
+    this.remoteIp = socket.remoteAddress ?? '';
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
   }
 

@@ -30,6 +30,11 @@ class WsTransport implements Transport {
     return 'ws';
   }
 
+  /** uWS gives the address without a port. */
+  get remoteIp(): string {
+    return this.remoteAddress;
+  }
+
   write(chunks: readonly Uint8Array[], bytes: number, binary: boolean): void {
     if (this.closed) return;
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);

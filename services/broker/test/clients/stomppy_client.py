@@ -3,7 +3,7 @@
 
 The scenario is a JSON object, given as argv[1] or on stdin:
 
-  {"host": "127.0.0.1", "port": 61613, "version": "1.2", "timeout": 20,
+  {"host": "127.0.0.1", "port": 61613, "version": "1.2", "timeout": 20, "login": "u", "passcode": "p",
    "steps": [{"op": "subscribe", "destination": "/queue/a", "id": "s1", "ack": "client-individual",
               "receipt": "r1"}, ...]}
 
@@ -104,7 +104,7 @@ def run(scenario):
     conn.set_listener("recorder", rec)
     result = {"version": version}
     try:
-        conn.connect(wait=True)
+        conn.connect(scenario.get("login"), scenario.get("passcode"), wait=True)
         rec.wait("CONNECTED", lambda: rec.connected is not None, timeout)
         for step in scenario.get("steps", []):
             op = step["op"]

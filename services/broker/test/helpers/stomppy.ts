@@ -28,6 +28,9 @@ export interface PyScenario {
   readonly host?: string;
   readonly version: '1.0' | '1.1' | '1.2';
   readonly timeout?: number;
+  /** CONNECT credentials (login and passcode headers). */
+  readonly login?: string;
+  readonly passcode?: string;
   readonly steps: readonly PyStep[];
 }
 

@@ -15,6 +15,8 @@ export interface CtlOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The process is killed (and the test fails) when it runs longer. */
   readonly timeoutMs?: number;
+  /** Written to its stdin, which is then closed (stdin is /dev/null without it). */
+  readonly input?: string;
 }
 
 export interface RunningCtl {
@@ -28,7 +30,8 @@ export interface RunningCtl {
 
 export function startCtl(args: readonly string[], options: CtlOptions = {}): RunningCtl {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('STOMPEDE_ADMIN_')));
-  const child = spawn(process.execPath, [CTL, ...args], { env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CTL, ...args], { env: { ...env, ...options.env }, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,0 +1,12 @@
+export { AUTH_METHODS, MIN_SECRET_BYTES, authConfigProblems, type AuthConfig, type AuthMethodName } from './config.js';
+export { createAuth, openAccessWarning, type Auth } from './setup.js';
+export { ChainAuthenticator, ACCESS_REFUSED, TOO_BUSY, TOO_MANY_FAILURES, type ChainOptions } from './authenticator.js';
+export { AuthSetupError, type AuthMethod, type Denied, type MethodResult } from './method.js';
+export { anonymousMethod, jwtMethod, usersMethod } from './methods.js';
+export { JwtVerifier, loadJwtKeys, looksLikeJwt, tokenOf, type JwtKeys } from './jwt.js';
+export { claimPermissions, claimValue, groupsOf } from './claims.js';
+export { AuthMetrics } from './metrics.js';
+export { FailedLogins } from './throttle.js';
+export { DEFAULT_COST, formatPasswordHash, hashPassword, parsePasswordHash, PasswordHashError, verifyPassword, type PasswordHash, type ScryptCost } from './password.js';
+export { nameProblem, parseUsersFile, setUserEntry, UsersFileError, type UserEntry, type UserTable } from './users-file.js';
+export { UsersStore } from './users-store.js';
