@@ -51,6 +51,18 @@ describe('the Dockerfile', () => {
     }
   });
 
+  it('copies every workspace: its package.json into the build and deps stages, its dist into the runtime', () => {
+    const workspaces = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+    for (const name of [BUILD_STAGE, 'deps']) {
+      const stage = stageNamed(stages, name);
+      for (const ws of workspaces) assert.ok(stage.copies.some((c) => c.from === undefined && c.sources.includes(`${ws}/package.json`)), `stage ${name} copies ${ws}/package.json`);
+    }
+    const buildDir = stageNamed(stages, BUILD_STAGE).workdir;
+    for (const ws of workspaces) {
+      assert.ok(runtime.copies.some((c) => c.from === BUILD_STAGE && c.sources.some((s) => s.replace(/\/$/, '') === `${buildDir}/${ws}/dist`)), `the runtime copies ${ws}/dist`);
+    }
+  });
+
   it('has the build stage copy the context to the same relative paths (so the checkout stands for it)', () => {
     const build = stageNamed(stages, BUILD_STAGE);
     for (const step of build.copies) {
@@ -108,7 +120,7 @@ describe('the runtime layout, staged without Docker', () => {
 
   it('holds production dependencies and compiled JavaScript only', () => {
     const modules = image.host('node_modules');
-    for (const dev of ['typescript', 'tsx', '@stomp/stompjs', 'fast-check', 'yaml']) {
+    for (const dev of ['typescript', 'tsx', '@stomp/stompjs', 'fast-check', 'dockerfile-ast']) {
       assert.equal(existsSync(join(modules, dev)), false, `dev dependency ${dev} in the image`);
     }
     for (const prod of ['uWebSockets.js', 'ioredis', '@grpc/grpc-js', '.bin/stompede-ctl']) assert.ok(existsSync(join(modules, prod)), prod);

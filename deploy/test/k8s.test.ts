@@ -28,6 +28,11 @@ const LIMIT_HEADROOM = 1.25; // garbage not yet collected, bursts
 const STOP_MARGIN_SEC = 15;
 /** Values the cluster fills in (downward API), as they would look. */
 const FIELD_EXAMPLES: Record<string, string> = { 'metadata.name': 'stompede-7d9f8b6c5-x2k7p', 'status.podIP': '10.42.3.17' };
+/** Keys of the Secrets the operator creates (overlays/prod/kustomization.yaml), in the documented form. */
+const SECRET_EXAMPLES: Record<string, string> = {
+  'stompede-redis/url': 'rediss://:s3cret@stompede-redis.abc123.cache.example:6380',
+  'stompede-auth/jwt-secret': 'c2f0e3a1b4d5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f',
+};
 
 const skip = kubectlMissing();
 const SETTING_NAMES = new Set(SETTINGS.map((s) => s.env));
@@ -54,6 +59,10 @@ function brokerConfig(objects: readonly K8sObject[]): { config: BrokerConfig; en
   for (const [name, value] of env) {
     if ('value' in value) literal[name] = value.value;
     else if (value.external.startsWith('field ')) literal[name] = FIELD_EXAMPLES[value.external.slice(6)] ?? assert.fail(`no example for ${value.external}`);
+    else {
+      const secret = /^Secret (\S+) key (\S+)$/.exec(value.external);
+      literal[name] = (secret && SECRET_EXAMPLES[`${secret[1]}/${secret[2]}`]) ?? assert.fail(`${name}: no documented example for ${value.external}`);
+    }
   }
   return { config: parseConfig([], literal).config, env };
 }
