@@ -57,6 +57,12 @@ describe('the Dockerfile', () => {
       const stage = stageNamed(stages, name);
       for (const ws of workspaces) assert.ok(stage.copies.some((c) => c.from === undefined && c.sources.includes(`${ws}/package.json`)), `stage ${name} copies ${ws}/package.json`);
     }
+    // What tsc compiles in the build stage must be in the context.
+    const ignored = dockerignore();
+    for (const ws of workspaces) {
+      const include = (JSON.parse(readFileSync(join(REPO, ws, 'tsconfig.json'), 'utf8')) as { include: string[] }).include;
+      for (const dir of include) assert.equal(ignored(`${ws}/${dir}`), false, `${ws}/${dir} (tsconfig include) is left out by .dockerignore`);
+    }
     const buildDir = stageNamed(stages, BUILD_STAGE).workdir;
     for (const ws of workspaces) {
       assert.ok(runtime.copies.some((c) => c.from === BUILD_STAGE && c.sources.some((s) => s.replace(/\/$/, '') === `${buildDir}/${ws}/dist`)), `the runtime copies ${ws}/dist`);

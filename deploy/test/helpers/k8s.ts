@@ -12,7 +12,6 @@ export type Overlay = (typeof OVERLAYS)[number];
 export const BROKER_CONTAINER = 'broker';
 
 // The manifests are data of many shapes; tests reach into them by path.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type K8sObject = Record<string, any>;
 
 const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl', ...(process.env['PATH'] ?? '').split(':').map((d) => join(d, 'kubectl'))].find((p) => existsSync(p));
