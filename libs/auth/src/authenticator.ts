@@ -51,7 +51,8 @@ export class ChainAuthenticator implements Authenticator {
     const ip = credentials.remoteIp;
     if (this.o.failedLogins.blocked(ip, startMs)) {
       this.o.metrics.rateLimited++;
-      this.o.logger.info({ remote: ip }, 'login refused unchecked: too many failed logins from this address');
+      // Debug: an address hammering away must not flood the log (its failures were logged at info).
+      this.o.logger.debug({ remote: ip }, 'login refused unchecked: too many failed logins from this address');
       return this.tooMany;
     }
     const login = credentials.headers.get('login')?.slice(0, LOGGED_LOGIN_CHARS);

@@ -22,13 +22,14 @@ class TestAuthenticator implements Authenticator {
   private readonly waiting: ((outcome: AuthOutcome) => void)[] = [];
   /** What refresh answers; a function of the token. */
   refreshWith: (token: string | undefined) => AuthOutcome | Promise<AuthOutcome> = () => REFUSED;
-  /** What a CONNECT with login "now" gets. */
+  /** What a CONNECT with login "now" gets (at once); login "no" is refused at once. */
   now: AuthOutcome = principal('now');
 
   authenticate(c: Credentials): AuthOutcome | Promise<AuthOutcome> {
     const login = c.headers.get('login');
     this.seen.push({ login, ip: c.remoteIp });
     if (login === 'now') return this.now;
+    if (login === 'no') return REFUSED;
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
@@ -133,6 +134,15 @@ describe('authentication at CONNECT', () => {
     assert.equal(c.transport.paused, false, 'unread input would make the close a reset');
     assert.equal(c.transport.ended, true);
     assert.equal(kit.hub.metrics.errors.get('access refused'), 1);
+  });
+
+  test('a refusal known at once: nothing pipelined in the same read runs either', async () => {
+    const { kit, watcher } = await setup();
+    const c = kit.open(false);
+    c.raw(frames(['CONNECT', { ...CONNECT, login: 'no' }], ['SEND', { destination: '/topic/a' }, 'forged']));
+    kit.flush();
+    assert.deepEqual(commands(c), ['ERROR access refused']);
+    assert.deepEqual(watcher.takeBodies(), []);
   });
 
   test('the CONNECT deadline runs while the check is pending; a late answer changes nothing', async () => {

@@ -2,16 +2,20 @@
 // user in with that password, and a second run while the broker runs changes the password (the
 // broker reloads the file). Also what it refuses: an empty password, a bad login, a broken file.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseUsersFile, verifyPassword } from '@stompede/auth';
 import { startBroker } from '../../broker/test/helpers/broker-process.js';
 import { eventually, expectErrorThenClose } from '../../broker/test/helpers/expect.js';
 import { frame, RawClient } from '../../broker/test/helpers/raw-client.js';
 import { connectStompjs } from '../../broker/test/helpers/stompjs.js';
-import { runCtl } from './helpers/ctl.js';
+import { CTL, runCtl } from './helpers/ctl.js';
+
+const PTY_PROMPT = fileURLToPath(new URL('./helpers/pty_prompt.py', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'stompede-passwd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,6 +41,15 @@ describe('stompede-ctl passwd', () => {
     assert.deepEqual(table.get('alice')!.groups, ['ops', 'traders'], 'groups kept without --group');
     assert.equal(await verifyPassword('looking-glass', table.get('alice')!.password), true);
     assert.equal(await verifyPassword('builder', table.get('bob')!.password), true);
+  });
+
+  test('on a terminal it prompts, and the password typed is not echoed', async () => {
+    const file = join(dir, 'tty.yaml');
+    const run = spawnSync('/usr/bin/python3', [PTY_PROMPT, 'typed-secret', process.execPath, CTL, 'passwd', '--file', file, '--login', 'zed', ...COST], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /password: /);
+    assert.doesNotMatch(run.stdout, /typed-secret/);
+    assert.equal(await verifyPassword('typed-secret', parseUsersFile(readFileSync(file, 'utf8')).get('zed')!.password), true);
   });
 
   test('refuses an empty password, a login with control characters, a missing option, and a file that does not parse', async () => {

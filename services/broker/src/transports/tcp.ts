@@ -11,7 +11,8 @@ class TcpTransport implements Transport {
   readonly remoteIp: string;
 
   constructor(private readonly socket: Socket) {
-    this.remoteIp = socket.remoteAddress ?? '';
+    // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: the same address either way.
+    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
   }
 
