@@ -111,6 +111,8 @@ for (const overlay of OVERLAYS) {
       for (const [probe, service] of Object.entries(expected)) {
         assert.deepEqual(container[probe]?.['grpc'], { port: healthPort, service }, probe);
       }
+      const readiness = container['readinessProbe'];
+      assert.ok(readiness['periodSeconds'] * readiness['failureThreshold'] * 1000 <= config.drainGraceMs, 'readiness notices a drain within STOMPEDE_DRAIN_GRACE_MS');
       assert.notEqual(config.adminBind, '127.0.0.1', 'the admin port must be reachable from the kubelet and the other brokers');
     });
 
