@@ -8,7 +8,7 @@ PACKAGE_FILES := package.json package-lock.json $(wildcard libs/*/package.json s
 SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) \
 	tsconfig.json tsconfig.base.json $(wildcard libs/*/tsconfig.json services/*/tsconfig.json)
 BUILD_STAMP := services/broker/dist/.build-stamp
-TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts))
+TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts deploy/test/*.test.ts))
 PYTHON ?= /usr/bin/python3
 
 .PHONY: install build run cluster test test-deps redis-deps typecheck bench soak docs proto clean

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BrokerUnavailableError } from '@stompede/broker-api';
 import { bodyOf, NONE, REDIS_SUITE, takeAndAck, text, useNodes, VHOST, type TestNode } from './nodes.js';
-import { eventually, redisUnavailable } from './redis.js';
+import { eventually, redisNotRestartable, redisUnavailable } from './redis.js';
 
-const skip = redisUnavailable() ?? (process.env['STOMPEDE_TEST_REDIS_URL'] ? 'the shared Redis of STOMPEDE_TEST_REDIS_URL cannot be killed' : undefined);
+const skip = redisUnavailable() ?? redisNotRestartable();
 
 const unavailable = (e: unknown): boolean => e instanceof BrokerUnavailableError;
 

@@ -1,7 +1,8 @@
 // A private redis-server for one test file (a free port of 127.0.0.1, its own temp directory, no
 // persistence), which the test can kill and start again on the same port. With
-// STOMPEDE_TEST_REDIS_URL set, that Redis is used instead, isolated by a unique key prefix; it cannot
-// be killed, so tests that need an outage skip themselves (`cannotRestart`).
+// STOMPEDE_TEST_REDIS_URL set, that Redis is used instead, isolated by a unique key prefix; with
+// STOMPEDE_TEST_REDIS_PROVIDER=testcontainers, a Redis container (redis-provider.ts). Neither can be
+// killed, so tests that need an outage skip themselves (`cannotRestart`, redisNotRestartable()).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisNotRestartable, redisProvider, startRedisContainer } from './redis-provider.js';
+
+export { redisNotRestartable } from './redis-provider.js';
 
 const REDIS_SERVER =
   process.env['STOMPEDE_TEST_REDIS_SERVER'] ??
@@ -19,7 +23,7 @@ const REDIS_SERVER =
 
 /** Why Redis tests cannot run here, or undefined when they can. */
 export function redisUnavailable(): string | undefined {
-  if (process.env['STOMPEDE_TEST_REDIS_URL']) return undefined;
+  if (process.env['STOMPEDE_TEST_REDIS_URL'] || redisProvider() === 'testcontainers') return undefined;
   if (!existsSync(REDIS_SERVER)) return `${REDIS_SERVER} not found (make redis-deps)`;
   return undefined;
 }
@@ -45,6 +49,7 @@ let seq = 0;
 
 export async function startRedis(): Promise<TestRedis> {
   const keyPrefix = `ct${process.pid}x${++seq}x${Date.now().toString(36)}`;
+  if (redisProvider() === 'testcontainers') return containerRedis(keyPrefix);
   const shared = process.env['STOMPEDE_TEST_REDIS_URL'];
   if (shared) {
     const inspect = new Redis(shared, { lazyConnect: true });
@@ -120,6 +125,26 @@ export async function startRedis(): Promise<TestRedis> {
       await kill();
       process.off('exit', killOnExit);
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function containerRedis(keyPrefix: string): Promise<TestRedis> {
+  const container = await startRedisContainer(['--appendonly', 'no']);
+  const inspect = new Redis(container.url, { lazyConnect: true });
+  await inspect.connect();
+  const cannot = redisNotRestartable()!;
+  return {
+    url: container.url,
+    keyPrefix,
+    cannotRestart: cannot,
+    inspect,
+    kill: () => Promise.reject(new Error(cannot)),
+    start: () => Promise.reject(new Error(cannot)),
+    running: () => true,
+    async cleanup() {
+      inspect.disconnect();
+      await container.stop();
     },
   };
 }

@@ -25,7 +25,7 @@ import {
   type Watched,
 } from './helpers/partition-traffic.js';
 import { bodyText, frame, header, type RawClient, type RawFrame } from './helpers/raw-client.js';
-import { redisUnavailable, type RedisHandle } from './helpers/redis-server.js';
+import { redisNotRestartable, redisUnavailable, type RedisHandle } from './helpers/redis-server.js';
 import { Inbox, publishAll, range, subscribed } from './helpers/stompjs.js';
 
 const LONG = 20_000;
@@ -33,7 +33,7 @@ const LONG = 20_000;
 const skip =
   netnsUnavailable() ??
   redisUnavailable() ??
-  (process.env['STOMPEDE_TEST_REDIS_URL'] ? 'needs a private redis-server bound to the namespace link, not STOMPEDE_TEST_REDIS_URL' : undefined);
+  (redisNotRestartable() === undefined ? undefined : 'needs a private redis-server bound to the namespace link');
 
 /** Sends a frame with a receipt; resolves with the RECEIPT or ERROR that answered it, or undefined after `timeoutMs`. */
 async function answer(c: RawClient, command: string, headers: Record<string, string>, body = '', timeoutMs = LONG): Promise<RawFrame | undefined> {

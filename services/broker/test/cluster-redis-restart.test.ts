@@ -7,12 +7,12 @@ import { describe, test } from 'node:test';
 import { useCluster, waitRedisUp } from './helpers/cluster.js';
 import { eventually } from './helpers/expect.js';
 import { delay, frame, header, RawClient, type RawFrame } from './helpers/raw-client.js';
-import { redisUnavailable } from './helpers/redis-server.js';
+import { redisNotRestartable, redisUnavailable } from './helpers/redis-server.js';
 import { Inbox, publishAll, range, subscribed } from './helpers/stompjs.js';
 
 const LONG = 20_000;
 
-const skip = redisUnavailable() ?? (process.env['STOMPEDE_TEST_REDIS_URL'] ? 'restarts Redis: needs a private redis-server, not STOMPEDE_TEST_REDIS_URL' : undefined);
+const skip = redisUnavailable() ?? redisNotRestartable();
 
 /** Sends one frame with a receipt; resolves with the RECEIPT or the ERROR that answered it, or undefined on silence. */
 async function answer(c: RawClient, command: string, headers: Record<string, string>, body: string, timeoutMs = LONG): Promise<RawFrame | undefined> {

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './helpers/broker-process.js';
 import { eventually } from './helpers/expect.js';
-import { pingRedis, redisUnavailable } from './helpers/redis-server.js';
+import { pingRedis, redisBinariesMissing, redisProvider, redisUnavailable } from './helpers/redis-server.js';
 import { connectStompjs, Inbox, publishAll, subscribed } from './helpers/stompjs.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -73,7 +73,8 @@ test('the README documents `make cluster` with the ports the script uses', () =>
   assert.ok(section.includes('127.0.0.1:6390'), 'the Redis port in the README');
 });
 
-describe('scripts/cluster.mjs', { skip: redisUnavailable() }, () => {
+// scripts/cluster.mjs starts its own redis-server unless given a shared URL.
+describe('scripts/cluster.mjs', { skip: redisUnavailable() ?? (redisProvider() === 'testcontainers' ? redisBinariesMissing() : undefined) }, () => {
   test('brings up Redis and three nodes, a message crosses nodes, SIGINT stops them all', async () => {
     const ws = await freeRange(3);
     const tcp = await freeRange(3);

@@ -61,6 +61,9 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   readonly args?: readonly string[];
   readonly timeoutMs?: number;
+  /** The program and its first arguments; default: this node running services/broker/dist/main.js. */
+  readonly command?: readonly string[];
+  readonly cwd?: string;
 }
 
 /**
@@ -91,7 +94,8 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     ...options.env,
   };
   const adminPort = Number(env['STOMPEDE_ADMIN_PORT']);
-  const child = spawn(process.execPath, [MAIN, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [program, ...programArgs] = options.command ?? [process.execPath, MAIN];
+  const child = spawn(program!, [...programArgs, ...(options.args ?? [])], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,14 +1,18 @@
 // A private redis-server for one test file: started on a free port of 127.0.0.1 in its own temp
 // directory, stopped, restarted on the same port with the same data, and cleaned up. With
 // STOMPEDE_TEST_REDIS_URL set, tests use that Redis instead, isolated by a unique key prefix (the
-// broker's STOMPEDE_REDIS_KEY_PREFIX); such a handle cannot be stopped or restarted.
+// broker's STOMPEDE_REDIS_KEY_PREFIX); with STOMPEDE_TEST_REDIS_PROVIDER=testcontainers, a Redis
+// container per call (libs/cluster/test/redis-provider.ts). Neither can be stopped or restarted.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisNotRestartable, redisProvider, startRedisContainer } from '../../../../libs/cluster/test/redis-provider.js';
 import { freePort } from './broker-process.js';
+
+export { redisNotRestartable, redisProvider } from '../../../../libs/cluster/test/redis-provider.js';
 
 /** `name` in /usr/bin, else the first one on PATH, else the /usr/bin path (reported as missing). */
 function binary(name: string): string {
@@ -28,7 +32,7 @@ export function redisBinariesMissing(): string | undefined {
 
 /** Why Redis tests cannot run here, or undefined when they can (a shared STOMPEDE_TEST_REDIS_URL will do). */
 export function redisUnavailable(): string | undefined {
-  if (process.env['STOMPEDE_TEST_REDIS_URL']) return undefined;
+  if (process.env['STOMPEDE_TEST_REDIS_URL'] || redisProvider() === 'testcontainers') return undefined;
   return redisBinariesMissing();
 }
 
@@ -166,6 +170,7 @@ let prefixSeq = 0;
 
 /** Starts a private redis-server (or returns the shared one of STOMPEDE_TEST_REDIS_URL). */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisHandle> {
+  if (redisProvider() === 'testcontainers') return containerRedis(options);
   const shared = process.env['STOMPEDE_TEST_REDIS_URL'];
   if (shared) return sharedRedis(shared);
   const name = options.name ?? 'redis';
@@ -204,6 +209,28 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisHandl
     },
   };
   return handle;
+}
+
+async function containerRedis(options: RedisOptions): Promise<RedisHandle> {
+  const args = ['--appendonly', options.appendonly ? 'yes' : 'no', ...(options.appendonly ? ['--appendfsync', 'always'] : []), ...(options.args ?? [])];
+  const container = await startRedisContainer(args);
+  const cannot = redisNotRestartable()!;
+  return {
+    host: container.host,
+    port: container.port,
+    url: container.url,
+    keyPrefix: undefined,
+    cannotRestart: cannot,
+    brokerEnv: () => ({ STOMPEDE_REDIS_URL: container.url }),
+    cli: (...a) => container.cli(...a),
+    ping: () => pingRedis(container.host, container.port),
+    stop: () => Promise.reject(new Error(cannot)),
+    start: () => Promise.reject(new Error(cannot)),
+    restart: () => Promise.reject(new Error(cannot)),
+    running: () => true,
+    output: () => container.output(),
+    cleanup: () => container.stop(),
+  };
 }
 
 function sharedRedis(url: string): RedisHandle {
