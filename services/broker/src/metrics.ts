@@ -48,7 +48,7 @@ export function createRegistry(sources: MetricSources): Registry {
     labelNames: ['transport'],
     registers: [registry],
     collect() {
-      for (const kind of new Set(['ws', 'tcp', ...hub.connectionsByTransport.keys()])) {
+      for (const kind of new Set(['ws', 'tcp', 'sockjs', ...hub.connectionsByTransport.keys()])) {
         this.set({ transport: TRANSPORTS[kind] ?? kind }, hub.connectionsByTransport.get(kind) ?? 0);
       }
     },

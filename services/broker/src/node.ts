@@ -10,6 +10,7 @@ import { sessionConfig } from './config.js';
 import { createRegistry, redisLagHistogram } from './metrics.js';
 import { adminAdvertise, createControlPlane } from './node-control.js';
 import type { BrokerConfig } from './settings.js';
+import { SockJsEndpoint } from './transports/sockjs.js';
 import { TcpListener } from './transports/tcp.js';
 import { WsListener } from './transports/ws.js';
 import { loadNativeUws } from './uws.js';
@@ -48,6 +49,19 @@ export class BrokerNode {
       topQueues: config.metricsTopQueues,
       redisLag,
     });
+    const sockjs = config.sockjsPath === '' ? undefined : new SockJsEndpoint({
+      uws,
+      hub: this.hub,
+      prefix: config.sockjsPath,
+      heartbeatMs: config.sockjsHeartbeatMs,
+      disconnectDelayMs: config.sockjsDisconnectDelayMs,
+      responseLimitBytes: config.sockjsResponseLimitBytes,
+      maxFrameBytes: config.maxFrameBytes,
+      maxPendingOutboundBytes: config.maxPendingOutboundBytes,
+      maxSessions: config.maxConnections,
+      idleTimeoutSec: config.wsIdleTimeoutSec,
+      accepting: () => ws!.accepting,
+    });
     ws = new WsListener({
       uws,
       hub: this.hub,
@@ -60,6 +74,8 @@ export class BrokerNode {
       idleTimeoutSec: config.wsIdleTimeoutSec,
       health: () => ({ live: true, ready: this.control.health.ready }),
       metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
+      extraPaths: sockjs === undefined ? [] : [`${config.sockjsPath}/websocket`],
+      mount: (app) => sockjs?.mount(app),
     });
     this.ws = ws;
     if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger);
@@ -81,6 +97,7 @@ export class BrokerNode {
       {
         ws: `ws://${this.config.bind}:${this.config.wsPort}${this.config.wsPath}`,
         tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
+        sockjs: this.config.sockjsPath === '' ? 'off' : `http://${this.config.bind}:${this.config.wsPort}${this.config.sockjsPath}`,
         admin: adminPort === undefined ? 'off' : `${this.config.adminBind}:${adminPort}`,
         broker: this.broker.kind,
         version: VERSION,

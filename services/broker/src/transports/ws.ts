@@ -1,7 +1,7 @@
 // STOMP over WebSocket on uWebSockets.js, plus the node's HTTP endpoints on the same port.
 // The only module that touches uWS sockets.
 import type { Hub, Session, Transport } from '@stompede/session';
-import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket } from 'uWebSockets.js';
 import type { UwsModule } from '../uws.js';
 
 /** STOMP subprotocols in preference order (STOMP 1.2 spec, "WebSocket"). */
@@ -77,6 +77,10 @@ export interface WsListenerOptions {
   readonly idleTimeoutSec: number;
   readonly health: () => { live: boolean; ready: boolean };
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  /** More paths serving plain STOMP over WebSocket (SockJS's raw `/websocket`). */
+  readonly extraPaths?: readonly string[];
+  /** Registers more routes on the same app (SockJS, the demo page), ahead of the 404 catch-all. */
+  readonly mount?: (app: TemplatedApp) => void;
 }
 
 export class WsListener {
@@ -91,7 +95,7 @@ export class WsListener {
   constructor(private readonly o: WsListenerOptions) {
     const { uws, hub } = o;
     this.app = uws.App();
-    this.app.ws<SocketData>(o.path, {
+    const behavior: WebSocketBehavior<SocketData> = {
       compression: uws.DISABLED,
       // Room for one maximal frame plus change: a larger single STOMP frame still reaches the
       // parser and gets a proper ERROR naming maxFrameBytes. Beyond this uWS closes with 1009.
@@ -134,7 +138,8 @@ export class WsListener {
         transport.closed = true;
         transport.session.onClosed();
       },
-    });
+    };
+    for (const path of [o.path, ...(o.extraPaths ?? [])]) this.app.ws<SocketData>(path, behavior);
     this.app.get('/healthz', (res) => {
       const h = o.health();
       reply(res, h.live ? '200 OK' : '503 Service Unavailable', h.live ? 'ok\n' : 'not live\n');
@@ -157,6 +162,7 @@ export class WsListener {
         },
       );
     });
+    o.mount?.(this.app);
     this.app.any('/*', (res) => reply(res, '404 Not Found', 'not found\n'));
   }
 
