@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 NPM_STAMP := node_modules/.package-lock.json
 PACKAGE_FILES := package.json package-lock.json $(wildcard libs/*/package.json services/*/package.json)
-SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) \
+SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) $(wildcard services/broker/web/*) \
 	tsconfig.json tsconfig.base.json $(wildcard libs/*/tsconfig.json services/*/tsconfig.json)
 BUILD_STAMP := services/broker/dist/.build-stamp
 TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts))
@@ -23,6 +23,7 @@ build: $(BUILD_STAMP)
 
 $(BUILD_STAMP): $(NPM_STAMP) $(SOURCES)
 	npx tsc -b
+	node scripts/web-assets.mjs
 	@touch $@
 
 ## Start one broker node; STOMPEDE_* variables and ARGS="--flag value" are passed through.

@@ -14,6 +14,7 @@ import { SockJsEndpoint } from './transports/sockjs.js';
 import { TcpListener } from './transports/tcp.js';
 import { WsListener } from './transports/ws.js';
 import { loadNativeUws } from './uws.js';
+import { mountWeb } from './web.js';
 import { VERSION } from './version.js';
 
 export class BrokerNode {
@@ -75,7 +76,14 @@ export class BrokerNode {
       health: () => ({ live: true, ready: this.control.health.ready }),
       metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
       extraPaths: sockjs === undefined ? [] : [`${config.sockjsPath}/websocket`],
-      mount: (app) => sockjs?.mount(app),
+      mount: (app) => {
+        sockjs?.mount(app);
+        mountWeb(app, {
+          demoPage: config.demoPage,
+          clusterView: config.clusterView ? () => this.control.clusterView.answer() : undefined,
+          logger,
+        });
+      },
     });
     this.ws = ws;
     if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger);
