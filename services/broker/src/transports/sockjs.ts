@@ -159,6 +159,8 @@ export class SockJsEndpoint {
       this.sessions.set(id, session);
     }
     cors(res, info).writeHeader('cache-control', NO_CACHE).writeHeader('content-type', envelope.contentType);
+    // nginx (and ingress-nginx) buffer proxied responses by default, which would hold a stream back.
+    if (envelope.streaming) res.writeHeader('x-accel-buffering', 'no');
     const receiver = new HttpReceiver(res, envelope, this.o.responseLimitBytes);
     const s = session;
     res.onAborted(() => {
