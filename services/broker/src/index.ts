@@ -3,3 +3,4 @@ export { parseConfig, sessionConfig, settingsTable, helpText, ConfigError } from
 export { SETTINGS, type BrokerConfig, type Setting } from './settings.js';
 export { loadNativeUws, UwsFallbackError } from './uws.js';
 export { createLogger } from './logger.js';
+export * as sockjsFrames from './transports/sockjs-frames.js';
