@@ -57,10 +57,6 @@ export class SockJsEndpoint {
 
   constructor(private readonly o: SockJsOptions) {}
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   /** Registers the routes; call before any catch-all route. */
   mount(app: TemplatedApp): void {
     const { prefix } = this.o;
