@@ -19,7 +19,7 @@ import { ROOT, snippet } from './helpers/readme.js';
 import { redisUnavailable } from './helpers/redis-server.js';
 import { useBroker } from './helpers/suite.js';
 
-const TRANSPORTS = [null, 'websocket', 'xhr-streaming', 'xhr-polling', 'eventsource'] as const;
+const TRANSPORTS = [null, 'websocket', 'xhr-streaming', 'xhr-polling', 'eventsource', 'htmlfile'] as const;
 const label = (t: string | null): string => (t === null ? 'native WebSocket' : `SockJS ${t}`);
 
 describe('in Chromium', { skip: chromiumMissing() ?? redisUnavailable() }, () => {
