@@ -4,6 +4,8 @@
 // running the same STOMP scenario over every transport.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { Client, IFrame } from '@stomp/stompjs';
 import WebSocket from 'ws';
@@ -307,4 +309,37 @@ describe('STOMP over sockjs-client, every transport', () => {
       await eventually(async () => (await metric(suite.broker(), 'stompede_connections', { transport: 'sockjs' })) === 0, () => 'session closed');
     });
   }
+});
+
+describe('SockJS streaming backpressure', () => {
+  const suite = useBroker({ env: { STOMPEDE_SOCKJS_RESPONSE_LIMIT_BYTES: '1000000000', STOMPEDE_MAX_PENDING_OUTBOUND_BYTES: '65536' } });
+
+  test('a stream whose reader stopped reading meets the slow-consumer policy once the kernel buffers are full', async () => {
+    const broker = suite.broker();
+    const topic = `/topic/stalled-${randomUUID()}`;
+    const path = `/sockjs/000/${randomUUID()}`;
+    // A raw socket, so that the test can stop reading while the response streams.
+    const socket = connect(broker.wsPort, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.write(`POST ${path}/xhr_streaming HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`);
+    await eventually(() => received > 2048, () => 'prelude');
+    await http('POST', `${broker.httpUrl}${path}/xhr_send`, JSON.stringify([CONNECT, stomp('SUBSCRIBE', { id: '1', destination: topic, receipt: 'sub' })]));
+    await eventually(() => received > 2200, () => 'CONNECTED and RECEIPT');
+    socket.pause();
+    const before = await metric(broker, 'stompede_slow_consumer_disconnects_total');
+    const producer = await suite.stompjs();
+    const body = 'z'.repeat(8192);
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 100; i++) producer.publish({ destination: topic, body });
+      await receipt(producer, await (async () => {
+        producer.publish({ destination: topic, body: '', headers: { receipt: `r${round}` } });
+        return `r${round}`;
+      })());
+      if ((await metric(broker, 'stompede_slow_consumer_disconnects_total')) > before) break;
+    }
+    assert.equal(await metric(broker, 'stompede_slow_consumer_disconnects_total'), before + 1, 'the stalled stream was cut as a slow consumer');
+    socket.destroy();
+  });
 });
