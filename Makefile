@@ -5,13 +5,13 @@ SHELL := /bin/bash
 
 NPM_STAMP := node_modules/.package-lock.json
 PACKAGE_FILES := package.json package-lock.json $(wildcard libs/*/package.json services/*/package.json)
-SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) \
+SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) $(wildcard services/broker/web/*) \
 	tsconfig.json tsconfig.base.json $(wildcard libs/*/tsconfig.json services/*/tsconfig.json)
 BUILD_STAMP := services/broker/dist/.build-stamp
 TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts deploy/test/*.test.ts))
 PYTHON ?= /usr/bin/python3
 
-.PHONY: install build run cluster test test-deps redis-deps typecheck bench soak docs proto clean
+.PHONY: install build run cluster test test-deps redis-deps chromium-deps typecheck bench soak docs proto clean screenshot
 
 install: $(NPM_STAMP)
 
@@ -23,6 +23,7 @@ build: $(BUILD_STAMP)
 
 $(BUILD_STAMP): $(NPM_STAMP) $(SOURCES)
 	npx tsc -b
+	node scripts/web-assets.mjs
 	@touch $@
 
 ## Start one broker node; STOMPEDE_* variables and ARGS="--flag value" are passed through.
@@ -46,8 +47,15 @@ redis-deps:
 	  (apt-get install -y --no-install-recommends redis-server || \
 	   (apt-get update && apt-get install -y --no-install-recommends redis-server)); }
 
+## Debian's chromium for the browser tests (driven by playwright-core; no browser is downloaded).
+chromium-deps:
+	@[ -x /usr/bin/chromium ] || { \
+	  echo "installing chromium for the browser tests"; \
+	  (apt-get install -y --no-install-recommends chromium || \
+	   (apt-get update && apt-get install -y --no-install-recommends chromium)); }
+
 ## stomp.py (Debian's python3-stomp) is the Python client the interop tests drive.
-test-deps: redis-deps
+test-deps: redis-deps chromium-deps
 	@$(PYTHON) -c 'import stomp' 2>/dev/null || { \
 	  echo "installing python3-stomp (stomp.py) for the interop tests"; \
 	  (apt-get install -y --no-install-recommends python3-stomp || \
@@ -72,6 +80,10 @@ proto: install
 
 docs: build
 	node scripts/settings-doc.mjs --write
+
+## Retake docs/demo.png: the browser test that drives the demo page writes its screenshot there.
+screenshot: build chromium-deps redis-deps
+	STOMPEDE_WRITE_SCREENSHOT=1 node --conditions=source --import tsx --test --test-name-pattern='demo page' services/broker/test/browser.test.ts
 
 clean:
 	rm -rf libs/*/dist services/*/dist

@@ -62,7 +62,7 @@ function connectionRow(session: Session, nodeId: string): Connection {
   };
 }
 
-const TRANSPORTS: Record<string, Transport> = { ws: Transport.TRANSPORT_WEBSOCKET, tcp: Transport.TRANSPORT_TCP };
+const TRANSPORTS: Record<string, Transport> = { ws: Transport.TRANSPORT_WEBSOCKET, tcp: Transport.TRANSPORT_TCP, sockjs: Transport.TRANSPORT_SOCKJS };
 
 const STATES: Record<Session['state'], ConnectionState> = {
   connecting: ConnectionState.CONNECTION_STATE_CONNECTING,

@@ -1,10 +1,14 @@
 // A node's control plane: the admin gRPC server, health, and the drain, wired to the node through
 // NodeHost (what it inspects) and DrainHooks (what a drain switches).
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { Node } from '@stompede/admin-api';
 import type { ApiContext, AdminLimits, AdminLog } from './api/context.js';
+import { listNodes } from './api/nodes.js';
+import { ClusterView } from './cluster-view.js';
 import { Drainer, type DrainHooks, type DrainPlan } from './drain.js';
 import { HealthState } from './health.js';
 import type { NodeHost } from './host.js';
+import { describeNode } from './node-view.js';
 import { Peers, type PeerDirectory } from './peers.js';
 import { NodeSampler } from './sampler.js';
 import { AdminServer, type AdminAuth, type AdminServerOptions } from './server.js';
@@ -29,10 +33,20 @@ export class ControlPlane {
   private readonly sampler: NodeSampler;
   private peers: Peers | undefined;
   private server: AdminServer | undefined;
+  private ctx: ApiContext | undefined;
+  /** The read-only cluster summary of the demo page (cluster-view.ts). */
+  readonly clusterView: ClusterView;
 
   constructor(private readonly o: ControlPlaneOptions) {
     this.drainer = new Drainer(o.host.hub, o.host.nodeId, { ...o.hooks, setReady: (ready) => this.health.setReady(ready) });
     this.sampler = new NodeSampler(o.host.hub.metrics);
+    this.clusterView = new ClusterView(o.host.nodeId, () => this.clusterNodes());
+  }
+
+  /** Every node as ListNodes sees it; this node alone when the admin API (and so peer calls) is off. */
+  private async clusterNodes(): Promise<readonly Node[]> {
+    if (this.ctx === undefined) return [describeNode(this.o.host, this.sampler, this.drainer)];
+    return (await listNodes(this.ctx)).nodes;
   }
 
   /**
@@ -52,6 +66,7 @@ export class ControlPlane {
       timeoutMs: this.o.peerTimeoutMs,
     });
     const ctx: ApiContext = { host: this.o.host, sampler: this.sampler, drainer: this.drainer, peers: this.peers, limits: this.o.limits, log: this.o.log };
+    this.ctx = ctx;
     this.server = new AdminServer(ctx, this.health, { ...server, auth });
     return this.server.listen();
   }

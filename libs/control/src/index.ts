@@ -5,3 +5,4 @@ export type { PeerRecord, PeerDirectory } from './peers.js';
 export type { AdminLimits, AdminLog } from './api/context.js';
 export type { AdminAuth, AdminTls } from './server.js';
 export { LIVENESS_SERVICE, READINESS_SERVICE } from './health.js';
+export type { ClusterView, ClusterViewAnswer, ClusterViewNode } from './cluster-view.js';

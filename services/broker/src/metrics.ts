@@ -55,7 +55,7 @@ export function createRegistry(sources: MetricSources): Registry {
     labelNames: ['transport'],
     registers: [registry],
     collect() {
-      const configured = sources.tls === undefined ? ['ws', 'tcp'] : ['ws', 'tcp', 'tls'];
+      const configured = sources.tls === undefined ? ['ws', 'tcp', 'sockjs'] : ['ws', 'tcp', 'tls', 'sockjs'];
       for (const kind of new Set([...configured, ...hub.connectionsByTransport.keys()])) {
         this.set({ transport: TRANSPORTS[kind] ?? kind }, hub.connectionsByTransport.get(kind) ?? 0);
       }

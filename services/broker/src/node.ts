@@ -15,9 +15,11 @@ import { adminAdvertise, createControlPlane } from './node-control.js';
 import type { BrokerConfig } from './settings.js';
 import { readStartupTls, tlsFiles, type TlsPair } from './tls-certs.js';
 import { TlsEndpoint } from './tls-endpoint.js';
+import { SockJsEndpoint } from './transports/sockjs.js';
 import { TcpListener } from './transports/tcp.js';
 import { WsListener } from './transports/ws.js';
 import { loadNativeUws } from './uws.js';
+import { mountWeb } from './web.js';
 import { VERSION } from './version.js';
 
 export class BrokerNode {
@@ -68,6 +70,19 @@ export class BrokerNode {
       auth: auth.metrics,
       tls: this.tls,
     });
+    const sockjs = config.sockjsPath === '' ? undefined : new SockJsEndpoint({
+      uws,
+      hub: this.hub,
+      prefix: config.sockjsPath,
+      heartbeatMs: config.sockjsHeartbeatMs,
+      disconnectDelayMs: config.sockjsDisconnectDelayMs,
+      responseLimitBytes: config.sockjsResponseLimitBytes,
+      maxFrameBytes: config.maxFrameBytes,
+      maxPendingOutboundBytes: config.maxPendingOutboundBytes,
+      maxSessions: config.maxConnections,
+      idleTimeoutSec: config.wsIdleTimeoutSec,
+      accepting: () => ws!.accepting,
+    });
     ws = new WsListener({
       uws,
       hub: this.hub,
@@ -81,6 +96,15 @@ export class BrokerNode {
       admission: this.admission,
       health: () => ({ live: true, ready: this.control.health.ready }),
       metrics: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
+      extraPaths: sockjs === undefined ? [] : [`${config.sockjsPath}/websocket`],
+      mount: (app) => {
+        sockjs?.mount(app);
+        mountWeb(app, {
+          demoPage: config.demoPage,
+          clusterView: config.clusterView ? () => this.control.clusterView.answer() : undefined,
+          logger,
+        });
+      },
     });
     this.ws = ws;
     if (config.tcpPort !== 0) this.tcp = new TcpListener(this.hub, config.bind, config.tcpPort, logger, this.admission);
@@ -105,6 +129,7 @@ export class BrokerNode {
         tcp: this.tcp ? `${this.config.bind}:${this.config.tcpPort}` : 'off',
         tls: this.tls ? `${this.config.bind}:${this.config.tlsPort}` : 'off',
         ...(this.tls && { tlsCertificate: this.tls.serving.fingerprint256 }),
+        sockjs: this.config.sockjsPath === '' ? 'off' : `http://${this.config.bind}:${this.config.wsPort}${this.config.sockjsPath}`,
         admin: adminPort === undefined ? 'off' : `${this.config.adminBind}:${adminPort}`,
         broker: this.broker.kind,
         version: VERSION,

@@ -73,6 +73,13 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly connectionBurstPerIp: number;
   /** YAML authorization rules (docs/security.md#authorization); empty = no ACL. */
   readonly aclFile: string;
+  /** Base path of the SockJS endpoint; empty switches SockJS off. */
+  readonly sockjsPath: string;
+  readonly sockjsHeartbeatMs: number;
+  readonly sockjsDisconnectDelayMs: number;
+  readonly sockjsResponseLimitBytes: number;
+  readonly demoPage: boolean;
+  readonly clusterView: boolean;
 }
 
 export interface Setting {
@@ -323,5 +330,11 @@ export const SETTINGS: readonly Setting[] = [
   s('drainGraceMs', 'STOMPEDE_DRAIN_GRACE_MS', '5000', 'Drain: time between readiness turning NOT_SERVING and new connections being refused (for the load balancer to notice). Default of Drain calls and of SIGTERM.', int(0)),
   s('drainWindowMs', 'STOMPEDE_DRAIN_WINDOW_MS', '30000', 'Drain: time over which the clients are closed, evenly spread. Default of Drain calls and of SIGTERM.', int(0)),
   s('drainTimeoutMs', 'STOMPEDE_DRAIN_TIMEOUT_MS', '60000', 'SIGTERM drains the node, then exits; past this time it closes whoever is left at once and exits.', int(0)),
+  s('sockjsPath', 'STOMPEDE_SOCKJS_PATH', '/sockjs', 'Base path of the SockJS endpoint on the WebSocket port (for sockjs-client: websocket, xhr-streaming, xhr-polling, eventsource, htmlfile); "off" switches SockJS off.', (raw) => (raw === 'off' ? '' : path(raw))),
+  s('sockjsHeartbeatMs', 'STOMPEDE_SOCKJS_HEARTBEAT_MS', '25000', 'SockJS heart-beat frames (h) on an idle receiving connection, so that proxies keep it open.', int(100)),
+  s('sockjsDisconnectDelayMs', 'STOMPEDE_SOCKJS_DISCONNECT_DELAY_MS', '5000', 'A SockJS session with no receiving request for this long is closed (its subscriptions dropped, unacked messages redelivered).', int(100)),
+  s('sockjsResponseLimitBytes', 'STOMPEDE_SOCKJS_RESPONSE_LIMIT_BYTES', '131072', 'A streaming SockJS response (xhr-streaming, eventsource, htmlfile) is ended after this many bytes and the client opens the next, so that browsers free what they buffered.', int(4096)),
+  s('demoPage', 'STOMPEDE_DEMO_PAGE', 'true', 'Serve the demo page (the Spring guide\'s greeting flow and a live cluster view) at / on the WebSocket port.', bool),
+  s('clusterView', 'STOMPEDE_CLUSTER_VIEW', 'true', 'Serve /api/cluster on the WebSocket port: a read-only JSON summary of the cluster (node ids, states, connections, message rates; no addresses or secrets) for the demo page.', bool),
   s('metricsTopQueues', 'STOMPEDE_METRICS_TOP_QUEUES', '20', 'stompede_queue_depth is exported for this many of the deepest queues (bounded label cardinality); 0 = none.', int(0, 10_000)),
 ];

@@ -2,23 +2,12 @@
 // must run as printed (only the ports are swapped for the test broker's).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { settingsTable, SETTINGS } from '@stompede/broker';
+import { README, ROOT, snippet } from './helpers/readme.js';
 import { useBroker } from './helpers/suite.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const README = readFileSync(`${ROOT}README.md`, 'utf8');
 const PYTHON = process.env['STOMPEDE_TEST_PYTHON'] ?? '/usr/bin/python3';
-
-function snippet(marker: string): string {
-  const at = README.indexOf(`<!-- quickstart:${marker} -->`);
-  assert.ok(at >= 0, `README has no ${marker} quickstart`);
-  const m = /```\w*\n([\s\S]*?)```/.exec(README.slice(at));
-  assert.ok(m, `no code block after the ${marker} marker`);
-  return m[1]!;
-}
 
 /** Runs a program until `expected` shows up in its output (then stops it) or it exits. */
 function run(cmd: string, args: string[], expected: RegExp, timeoutMs = 15_000): Promise<string> {
@@ -72,15 +61,7 @@ describe('README', () => {
       assert.match(out, /got order 42/);
     });
 
-    test('stompjs in a browser (same code, with Node providing WebSocket)', async () => {
-      const html = snippet('browser');
-      const code = html
-        .replace(/<\/?script[^>]*>/g, '')
-        .replace(/'https:\/\/cdn\.jsdelivr\.net\/npm\/@stomp\/stompjs@[^']+'/, "'@stomp/stompjs'");
-      const node = `import WebSocket from 'ws'; Object.assign(globalThis, { WebSocket });\n${ports(code)}`;
-      const out = await run(process.execPath, ['--input-type=module', '-e', node], /\/topic\/chat\.general: hello from the browser/);
-      assert.match(out, /hello from the browser/);
-    });
+    // The browser quickstart runs in Chromium: browser.test.ts.
 
     test('stomp.py', async () => {
       const out = await run(PYTHON, ['-c', ports(snippet('python'))], /\/topic\/prices\.ACME 42\.00/);

@@ -199,7 +199,8 @@ describe('WebSocket transport', () => {
     for (const name of ['stompede_connections', 'stompede_messages_published_total', 'stompede_slow_consumer_disconnects_total']) {
       assert.ok(metricValue(text, name) !== undefined, `${name} is exported`);
     }
-    for (const path of ['/', '/nope', '/healthz/extra', '/metricsx']) {
+    // '/' is the demo page (web.test.ts).
+    for (const path of ['/nope', '/healthz/extra', '/metricsx', '/api', '/vendor/nope.js']) {
       const res = await fetch(`${broker().httpUrl}${path}`);
       assert.equal(res.status, 404, path);
       await res.arrayBuffer();
@@ -209,11 +210,12 @@ describe('WebSocket transport', () => {
 
   test('a WebSocket upgrade on another path is refused', async () => {
     assert.equal(await wsStatus(broker().wsUrl), 101);
-    for (const path of ['/', '/other', '/ws/extra', '/WS']) {
+    for (const path of ['/other', '/ws/extra', '/WS']) {
       assert.equal(await wsStatus(`ws://127.0.0.1:${broker().wsPort}${path}`), 404, path);
     }
     // An HTTP endpoint answers the request as plain HTTP; it never switches protocols.
     assert.equal(await wsStatus(`ws://127.0.0.1:${broker().wsPort}/healthz`), 200);
+    assert.equal(await wsStatus(`ws://127.0.0.1:${broker().wsPort}/`), 200);
   });
 });
 

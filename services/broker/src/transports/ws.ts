@@ -1,7 +1,7 @@
 // STOMP over WebSocket on uWebSockets.js, plus the node's HTTP endpoints on the same port.
 // The only module that touches uWS sockets.
 import type { Hub, Session, Transport } from '@stompede/session';
-import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket } from 'uWebSockets.js';
 import { addressKey, type Admission } from '../admission.js';
 import type { UwsModule } from '../uws.js';
 
@@ -88,6 +88,10 @@ export interface WsListenerOptions {
   readonly admission: Admission;
   readonly health: () => { live: boolean; ready: boolean };
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  /** More paths serving plain STOMP over WebSocket (SockJS's raw `/websocket`). */
+  readonly extraPaths?: readonly string[];
+  /** Registers more routes on the same app (SockJS, the demo page), ahead of the 404 catch-all. */
+  readonly mount?: (app: TemplatedApp) => void;
 }
 
 export class WsListener {
@@ -102,7 +106,7 @@ export class WsListener {
   constructor(private readonly o: WsListenerOptions) {
     const { uws, hub } = o;
     this.app = uws.App();
-    this.app.ws<SocketData>(o.path, {
+    const behavior: WebSocketBehavior<SocketData> = {
       compression: uws.DISABLED,
       // Room for one maximal frame plus change: a larger single STOMP frame still reaches the
       // parser and gets a proper ERROR naming maxFrameBytes. Beyond this uWS closes with 1009.
@@ -156,7 +160,8 @@ export class WsListener {
         transport.closed = true;
         transport.session.onClosed();
       },
-    });
+    };
+    for (const path of [o.path, ...(o.extraPaths ?? [])]) this.app.ws<SocketData>(path, behavior);
     this.app.get('/healthz', (res) => {
       const h = o.health();
       reply(res, h.live ? '200 OK' : '503 Service Unavailable', h.live ? 'ok\n' : 'not live\n');
@@ -179,6 +184,7 @@ export class WsListener {
         },
       );
     });
+    o.mount?.(this.app);
     this.app.any('/*', (res) => reply(res, '404 Not Found', 'not found\n'));
   }
 

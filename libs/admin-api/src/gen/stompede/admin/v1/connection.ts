@@ -17,6 +17,8 @@ export enum Transport {
   TRANSPORT_UNSPECIFIED = 0,
   TRANSPORT_WEBSOCKET = 1,
   TRANSPORT_TCP = 2,
+  /** TRANSPORT_SOCKJS - SockJS (any of its transports: websocket, xhr-streaming, xhr-polling, eventsource, htmlfile). */
+  TRANSPORT_SOCKJS = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -31,6 +33,9 @@ export function transportFromJSON(object: any): Transport {
     case 2:
     case "TRANSPORT_TCP":
       return Transport.TRANSPORT_TCP;
+    case 3:
+    case "TRANSPORT_SOCKJS":
+      return Transport.TRANSPORT_SOCKJS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -46,6 +51,8 @@ export function transportToJSON(object: Transport): string {
       return "TRANSPORT_WEBSOCKET";
     case Transport.TRANSPORT_TCP:
       return "TRANSPORT_TCP";
+    case Transport.TRANSPORT_SOCKJS:
+      return "TRANSPORT_SOCKJS";
     case Transport.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
