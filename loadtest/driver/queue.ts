@@ -23,8 +23,16 @@ export class QueueConsumer implements Stoppable {
   private readonly acked = new Set<string>();
   private duplicateDeliveries = 0;
 
-  constructor(urls: () => readonly string[], home: number, private readonly destination: string, private readonly prefetch: number, reconnectDelayMs: number, private readonly metrics: Metrics) {
-    this.roaming = new Roaming({ urls, home, reconnectDelayMs, metrics, onConnect: (client) => this.subscribe(client) });
+  constructor(
+    urls: () => readonly string[],
+    home: number,
+    private readonly destination: string,
+    private readonly prefetch: number,
+    reconnectDelayMs: number,
+    private readonly metrics: Metrics,
+    reconnectLog?: number[],
+  ) {
+    this.roaming = new Roaming({ urls, home, reconnectDelayMs, metrics, onConnect: (client) => this.subscribe(client), ...(reconnectLog === undefined ? {} : { reconnectLog }) });
   }
 
   private ready: (() => void) | undefined;

@@ -23,6 +23,8 @@ export interface RoamingOptions {
   readonly onError?: (frame: IFrame) => void;
   /** A drain notice; `frame` holds x-last-message-id-<subscription>. */
   readonly onDrain?: (frame: IFrame) => void;
+  /** Gets the time (Date.now()) of every reconnect: each CONNECTED after the first. */
+  readonly reconnectLog?: number[];
 }
 
 export class Roaming {
@@ -46,6 +48,7 @@ export class Roaming {
       onConnect: () => {
         this.connections++;
         options.metrics.add('stomp_connects');
+        if (this.connections > 1) options.reconnectLog?.push(Date.now());
         options.onConnect(this.client, this.connections > 1);
       },
       onStompError: (frame) => {

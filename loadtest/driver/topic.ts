@@ -92,13 +92,16 @@ export async function rawSubscriber(url: string, tally: TopicTally, metrics: Met
  * A stompjs subscriber that moves on when its node drains and resumes after the last message it
  * saw (x-resume-after, or the drain ERROR's x-last-message-id-load). Resolves once subscribed.
  */
-export function roamingSubscriber(urls: () => readonly string[], home: number, tally: TopicTally, metrics: Metrics, reconnectDelayMs: number): Promise<Stoppable> {
+export function roamingSubscriber(
+  urls: () => readonly string[], home: number, tally: TopicTally, metrics: Metrics, reconnectDelayMs: number, reconnectLog?: number[],
+): Promise<Stoppable> {
   return new Promise((resolve) => {
     const roaming: Roaming = new Roaming({
       urls,
       home,
       reconnectDelayMs,
       metrics,
+      ...(reconnectLog === undefined ? {} : { reconnectLog }),
       onDrain: (frame) => {
         tally.lastMessageId = frame.headers['x-last-message-id-load'] ?? tally.lastMessageId;
       },
@@ -129,6 +132,7 @@ export interface PublisherOptions {
   readonly metrics: Metrics;
   /** The counter each RECEIPT adds to (default stomp_published; queue producers: queue_sent). */
   readonly counter?: 'stomp_published' | 'queue_sent';
+  readonly reconnectLog?: number[];
 }
 
 let publisherSeq = 0;
@@ -149,7 +153,8 @@ export class TopicPublisher {
   constructor(private readonly options: PublisherOptions) {
     this.body = 'x'.repeat(options.bodyBytes);
     this.total = options.total;
-    this.roaming = new Roaming({ urls: options.urls, home: options.home, reconnectDelayMs: options.reconnectDelayMs, metrics: options.metrics, onConnect: () => {} });
+    const { urls, home, reconnectDelayMs, metrics, reconnectLog } = options;
+    this.roaming = new Roaming({ urls, home, reconnectDelayMs, metrics, onConnect: () => {}, ...(reconnectLog === undefined ? {} : { reconnectLog }) });
   }
 
   /** Connects; resolves once connected. */

@@ -2,29 +2,10 @@
 // it, against a real embedded broker, with the scenario files' smoke profile. Also a run whose
 // thresholds must fail, so a passing run means something.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startBroker, type BrokerHandle } from '../../services/broker/test/helpers/broker-process.js';
 import type { RunResult } from '../driver/run.js';
-
-export const MAIN = fileURLToPath(new URL('../driver/main.ts', import.meta.url));
-
-/** Runs the driver CLI; resolves with its exit code, parsed JSON result and stderr. */
-export function driver(args: readonly string[]): Promise<{ code: number; result: RunResult | undefined; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args, '--json', '-'], { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      let result: RunResult | undefined;
-      try {
-        result = JSON.parse(stdout) as RunResult;
-      } catch {
-        result = undefined;
-      }
-      resolve({ code, result, stderr });
-    });
-  });
-}
+import { driver } from './driver-cli.js';
 
 const failed = (r: RunResult | undefined): string => JSON.stringify(r?.thresholds.filter((t) => !t.ok) ?? r, null, 1);
 
