@@ -4,7 +4,9 @@
 //   queue_lost        sent, never acked by anyone;
 //   queue_duplicated  acks confirmed beyond one per message, plus deliveries (not marked
 //                     redelivered) of a message this consumer had already acked;
-//   queue_share_ratio each consumer's acks over an even split of the sent messages.
+//   queue_share_ratio each consumer's acks over an even split of the sent messages;
+//   queue_unconfirmed_acked  acked although its SEND's RECEIPT never came (the broker took it, the
+//                     producer's connection closed first): neither loss nor duplicate.
 import type { Client, IMessage } from '@stomp/stompjs';
 import { HEADER } from '../k6/lib/scenario-core.js';
 import type { Metrics } from './metrics.js';
@@ -94,6 +96,7 @@ export function queueVerdict(producers: readonly PublisherReport[], consumers: r
       }
     }
   }
+  metrics.add('queue_unconfirmed_acked', acked.size - (sent - lost));
   const confirmations = consumers.reduce((n, c) => n + c.acks.length, 0);
   metrics.add('queue_acked', acked.size);
   metrics.add('queue_lost', lost);

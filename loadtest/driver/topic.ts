@@ -4,7 +4,9 @@
 // taken, and is neither lost nor duplicated whichever happened. Per subscriber and publisher:
 //   lost        confirmed messages the subscriber never received;
 //   duplicated  messages it received more than once (on a resumed subscription too);
-//   incomplete  the publisher's final message was confirmed and never arrived.
+//   incomplete  the publisher's final message was confirmed and never arrived;
+//   unconfirmed_delivered  received although its RECEIPT never came (taken by the broker, the
+//               connection closed before the RECEIPT was written): neither loss nor duplicate.
 import { performance } from 'node:perf_hooks';
 import type { Client, IMessage } from '@stomp/stompjs';
 import { StompConn, parseUrl } from '../../bench/stompbench/lib.js';
@@ -242,13 +244,19 @@ export function topicVerdict(publishers: readonly PublisherReport[], subscribers
   let lost = 0;
   let duplicated = 0;
   let incomplete = 0;
+  let unconfirmed = 0;
   for (const sub of subscribers) {
     for (const pub of publishers.filter((p) => p.destination === sub.destination)) {
       const track = sub.tracks[pub.id] ?? { max: 0, missing: [], duplicated: 0, sawFinal: false };
       const missing = new Set(track.missing);
+      let confirmedReceived = 0;
       for (const [from, to] of pub.confirmed) {
-        for (let s = from; s <= to; s++) if (s > track.max || missing.has(s)) lost++;
+        for (let s = from; s <= to; s++) {
+          if (s > track.max || missing.has(s)) lost++;
+          else confirmedReceived++;
+        }
       }
+      unconfirmed += track.max - missing.size - confirmedReceived;
       duplicated += track.duplicated;
       if (pub.finalSeq !== undefined && !track.sawFinal) incomplete++;
     }
@@ -256,4 +264,5 @@ export function topicVerdict(publishers: readonly PublisherReport[], subscribers
   metrics.add('stomp_lost', lost);
   metrics.add('stomp_duplicated', duplicated);
   metrics.add('stomp_incomplete', incomplete);
+  metrics.add('stomp_unconfirmed_delivered', unconfirmed);
 }

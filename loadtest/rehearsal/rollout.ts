@@ -88,8 +88,8 @@ export function rehearsalText(r: RehearsalReport): string {
   const count = (name: string): number => r.metrics[name]?.['count'] ?? 0;
   const lines = [`rollout rehearsal (profile ${r.profile}), ${r.elapsedSec.toFixed(1)} s`];
   for (const s of r.steps) lines.push(`  ${s.replaced} -> ${s.by}: preStop drain ${s.drainMs} ms, exit ${s.exitCode} after SIGTERM`);
-  lines.push(`topics: ${count('stomp_published')} published (confirmed), ${count('stomp_delivered')} delivered, lost ${count('stomp_lost')}, duplicated ${count('stomp_duplicated')}, final message missing ${count('stomp_incomplete')}`);
-  lines.push(`queue:  ${count('queue_sent')} sent (confirmed), ${count('queue_acked')} acked, lost ${count('queue_lost')}, duplicated ${count('queue_duplicated')}`);
+  lines.push(`topics: ${count('stomp_published')} published (confirmed), ${count('stomp_delivered')} delivered, lost ${count('stomp_lost')}, duplicated ${count('stomp_duplicated')}, final message missing ${count('stomp_incomplete')}, delivered unconfirmed ${count('stomp_unconfirmed_delivered')}`);
+  lines.push(`queue:  ${count('queue_sent')} sent (confirmed), ${count('queue_acked')} acked, lost ${count('queue_lost')}, duplicated ${count('queue_duplicated')}, acked unconfirmed ${count('queue_unconfirmed_acked')}`);
   lines.push(`reconnects: ${r.reconnects}, peak ${r.peakReconnectsPerSec}/s; drain notices ${count('stomp_drain_notices')}; resumed subscriptions: reconnect p99 ${r.metrics['stomp_reconnect_ms']?.['p(99)']?.toFixed(0) ?? '-'} ms`);
   lines.push(`client CPU: ${r.clientCpuSec.toFixed(2)} s`);
   for (const t of r.thresholds) lines.push(`  ${t.ok ? '✓' : '✗'} ${t.metric} ${t.expression} (${t.value ?? '-'})`);

@@ -15,13 +15,14 @@ test('topics: confirmed messages a subscriber lacks are lost, repeats are duplic
   const other: PublisherReport = { id: 'q', destination: '/topic/b', confirmed: [[1, 3]], finalSeq: undefined };
   const m = new Metrics();
   topicVerdict([pub, other], [
-    { destination: '/topic/a', tracks: { p: { max: 6, missing: [5], duplicated: 0, sawFinal: true } } }, // 5 unconfirmed: fine
+    { destination: '/topic/a', tracks: { p: { max: 6, missing: [], duplicated: 0, sawFinal: true } } }, // got 5 too, unconfirmed: fine
     { destination: '/topic/a', tracks: { p: { max: 4, missing: [2], duplicated: 3, sawFinal: false } } }, // lacks 2 and 6
     { destination: '/topic/a', tracks: {} }, // heard nothing: all five lost
   ], m);
   assert.equal(count(m, 'stomp_lost'), 2 + 5);
   assert.equal(count(m, 'stomp_duplicated'), 3);
   assert.equal(count(m, 'stomp_incomplete'), 2);
+  assert.equal(count(m, 'stomp_unconfirmed_delivered'), 1); // the first subscriber's 5
 });
 
 test('queues: sent and never acked is lost; a second confirmed ack or a fresh delivery after the ack is a duplicate', () => {
@@ -29,9 +30,10 @@ test('queues: sent and never acked is lost; a second confirmed ack or a fresh de
   const m = new Metrics();
   queueVerdict([producer], [
     { acks: ['w:1', 'w:2'], duplicateDeliveries: 1 },
-    { acks: ['w:2', 'w:3'], duplicateDeliveries: 0 },
+    { acks: ['w:2', 'w:3', 'w:9'], duplicateDeliveries: 0 },
   ], m);
-  assert.equal(count(m, 'queue_acked'), 3);
+  assert.equal(count(m, 'queue_unconfirmed_acked'), 1); // w:9 was taken, its RECEIPT never came
+  assert.equal(count(m, 'queue_acked'), 4);
   assert.equal(count(m, 'queue_lost'), 1); // w:4
   assert.equal(count(m, 'queue_duplicated'), 1 + 1); // w:2 acked twice, one delivery after its ack
   assert.equal(count(m, 'queue_share_ratio'), 2); // one value per consumer

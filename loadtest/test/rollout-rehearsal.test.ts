@@ -21,7 +21,8 @@ test('a rolling update of three nodes under traffic loses and repeats nothing', 
   // Every subscriber of a topic got each of its publisher's confirmed messages exactly once.
   assert.ok(count('stomp_published') > 0 && count('queue_sent') > 0, text);
   assert.ok(count('stomp_delivered') >= count('stomp_published') * p['subscribersPerTopic']!, text);
-  assert.equal(count('queue_acked'), count('queue_sent'));
+  // A SEND the broker took may lose its RECEIPT to the drain's close: acked, never confirmed.
+  assert.equal(count('queue_acked'), count('queue_sent') + count('queue_unconfirmed_acked'));
   // Every client started on one of the three original nodes, so each moved at least once.
   const clients = p['topics']! * (p['subscribersPerTopic']! + 1) + p['queueConsumers']! + 1;
   assert.ok(report.reconnects >= clients, `${report.reconnects} reconnects of ${clients} clients`);
