@@ -29,7 +29,8 @@ export async function startRehearsalCluster(nodeCount: number, env: Record<strin
     nodes,
     urls: () => endpoints.map((n) => n.wsUrl),
     async addNode() {
-      const node = await startClusterNode(`node-${LETTERS[nodes.length] ?? nodes.length}`, redis.brokerEnv(), env);
+      // A generous start timeout: the rehearsal also runs on loaded CI machines.
+      const node = await startClusterNode(`node-${LETTERS[nodes.length] ?? nodes.length}`, redis.brokerEnv(), env, 60_000);
       nodes.push(node);
       endpoints.push(node);
       return node;

@@ -67,6 +67,17 @@ export interface StompHandlers {
   onSocketError?(error: string): void;
 }
 
+/**
+ * CONNECT headers from the environment: -e STOMP_VHOST (default "/", Stompede's default virtual
+ * host, whatever name the URL has), -e STOMP_LOGIN and -e STOMP_PASSCODE when set.
+ */
+export function connectHeadersFromEnv(): Record<string, string> {
+  const headers: Record<string, string> = { host: __ENV['STOMP_VHOST'] ?? '/' };
+  if (__ENV['STOMP_LOGIN'] !== undefined) headers['login'] = __ENV['STOMP_LOGIN'];
+  if (__ENV['STOMP_PASSCODE'] !== undefined) headers['passcode'] = __ENV['STOMP_PASSCODE'];
+  return headers;
+}
+
 /** One STOMP connection on a k6 WebSocket. CONNECT goes out as soon as the socket opens. */
 export class StompSocket {
   readonly ws: WebSocket;
@@ -74,12 +85,12 @@ export class StompSocket {
   closed = false;
   private readonly splitter = new FrameSplitter();
 
-  constructor(url: string, private readonly handlers: StompHandlers, connectHeaders: Readonly<Record<string, string>> = {}) {
+  constructor(url: string, private readonly handlers: StompHandlers, connectHeaders: Readonly<Record<string, string>> = connectHeadersFromEnv()) {
     const started = Date.now();
-    const host = url.replace(/^wss?:\/\//, '').replace(/[:/].*$/, '');
-    this.ws = new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': 'v12.stomp' } });
+    // No subprotocol: the STOMP version is negotiated by accept-version, which every broker reads.
+    this.ws = new WebSocket(url);
     this.ws.addEventListener('open', () => {
-      this.ws.send(encodeFrame('CONNECT', { 'accept-version': '1.2', host, 'heart-beat': '0,0', ...connectHeaders }));
+      this.ws.send(encodeFrame('CONNECT', { 'accept-version': '1.2', 'heart-beat': '0,0', ...connectHeaders }));
     });
     this.ws.addEventListener('message', (event) => {
       const data = (event as MessageEvent).data;
