@@ -22,10 +22,24 @@ export interface TrackReport {
   readonly duplicated: number;
   readonly sawFinal: boolean;
 }
+/** A message received again: which, and the message-ids of its first and repeated delivery. */
+export interface Repeat {
+  readonly publisher: string;
+  readonly seq: number;
+  readonly firstId: string | undefined;
+  readonly againId: string | undefined;
+  /** The subscriber's connection (1 = the first) of each delivery. */
+  readonly firstConnection: number;
+  readonly againConnection: number;
+}
+
 /** What one subscriber saw: destination and, per publisher id, its sequence bookkeeping. */
 export interface SubscriberReport {
   readonly destination: string;
   readonly tracks: Readonly<Record<string, TrackReport>>;
+  /** With traceRepeats: every repeated delivery, and drain notices naming another message, for diagnosis. */
+  readonly repeats?: readonly Repeat[];
+  readonly staleDrainIds?: readonly { readonly header: string; readonly lastReceived: string | undefined }[];
 }
 export interface PublisherReport {
   readonly id: string;
@@ -40,20 +54,35 @@ export interface PublisherReport {
 export class TopicTally {
   private readonly tracks = new Map<string, SeqTrack>();
   lastMessageId: string | undefined;
+  /** The subscriber's current connection (1 = the first); its client keeps it up to date. */
+  connection = 1;
+  /** Drain notices whose x-last-message-id was not the last message-id this subscriber received. */
+  readonly staleDrainIds: { readonly header: string; readonly lastReceived: string | undefined }[] = [];
+  /** "<publisher>:<seq>" -> message-id and connection of the first delivery, with traceRepeats. */
+  private readonly firsts: Map<string, [string | undefined, number]> | undefined;
+  private readonly repeats: Repeat[] = [];
 
-  constructor(readonly destination: string, private readonly metrics: Metrics) {}
+  constructor(readonly destination: string, private readonly metrics: Metrics, traceRepeats = false) {
+    if (traceRepeats) this.firsts = new Map();
+  }
 
   see(headers: Readonly<Record<string, string | undefined>>): void {
     const publisher = headers[HEADER.publisher] ?? '?';
     let track = this.tracks.get(publisher);
     if (track === undefined) this.tracks.set(publisher, (track = new SeqTrack()));
     const before = track.duplicated;
-    track.see(Number(headers[HEADER.seq]), headers[HEADER.final] === 'true');
+    const seq = Number(headers[HEADER.seq]);
+    track.see(seq, headers[HEADER.final] === 'true');
+    const id = headers['message-id'];
     if (track.duplicated === before) {
       this.metrics.add('stomp_delivered');
       this.metrics.add('stomp_latency_ms', nowMs() - Number(headers[HEADER.sentMs]));
+      this.firsts?.set(`${publisher}:${seq}`, [id, this.connection]);
+    } else if (this.firsts !== undefined) {
+      const [firstId, firstConnection] = this.firsts.get(`${publisher}:${seq}`) ?? [undefined, 0];
+      this.repeats.push({ publisher, seq, firstId, againId: id, firstConnection, againConnection: this.connection });
     }
-    this.lastMessageId = headers['message-id'] ?? this.lastMessageId;
+    this.lastMessageId = id ?? this.lastMessageId;
   }
 
   sawFinal(publisher: string): boolean {
@@ -63,7 +92,8 @@ export class TopicTally {
   report(): SubscriberReport {
     const tracks: Record<string, TrackReport> = {};
     for (const [id, t] of this.tracks) tracks[id] = { max: t.max, missing: [...t.missing], duplicated: t.duplicated, sawFinal: t.sawFinal };
-    return { destination: this.destination, tracks };
+    const trace = this.firsts === undefined ? {} : { repeats: this.repeats, staleDrainIds: this.staleDrainIds };
+    return { destination: this.destination, tracks, ...trace };
   }
 }
 
@@ -105,9 +135,18 @@ export function roamingSubscriber(
       metrics,
       ...(reconnectLog === undefined ? {} : { reconnectLog }),
       onDrain: (frame) => {
-        tally.lastMessageId = frame.headers['x-last-message-id-load'] ?? tally.lastMessageId;
+        // The drain ERROR names the last message sent on the subscription; it matters only when
+        // the callback saw none (docs/resume.md). A different id is recorded for diagnosis, and the
+        // last message actually received wins: resuming before it would deliver it twice.
+        const header = frame.headers['x-last-message-id-load'];
+        if (header !== undefined && tally.lastMessageId !== undefined && header !== tally.lastMessageId) {
+          metrics.add('stomp_stale_drain_ids');
+          tally.staleDrainIds.push({ header, lastReceived: tally.lastMessageId });
+        }
+        tally.lastMessageId ??= header;
       },
       onConnect: (client: Client) => {
+        tally.connection = roaming.connections;
         const receipt = receiptId('sub');
         const headers: Record<string, string> = { id: 'load', receipt };
         if (tally.lastMessageId !== undefined) headers['x-resume-after'] = tally.lastMessageId;

@@ -1,6 +1,7 @@
 // k6 run loadtest/k6/connection-storm.ts -e STOMP_URLS=ws://node-a/ws [-e PROFILE=smoke]
 // Connection storm and churn: connectsPerSec new connections for durationSec, each CONNECT,
 // SUBSCRIBE, hold holdMs, DISCONNECT (scenarios/connection-storm.json).
+import exec from 'k6/execution';
 import { k6Options, loadScenario, nodeUrls, seconds } from './lib/scenario.ts';
 import { num, str } from './lib/scenario-core.ts';
 import { runChurn } from './lib/connections.ts';
@@ -27,7 +28,7 @@ export const options = k6Options(scenario, {
 
 export function connection(): void {
   runChurn({
-    url: urls[(num(scenario, 'node') + __ITER) % urls.length]!,
+    url: urls[(num(scenario, 'node') + exec.scenario.iterationInTest) % urls.length]!,
     destination: str(scenario, 'destination'),
     holdMs,
     connectTimeoutMs,

@@ -2,6 +2,7 @@
 // Queue work distribution: producers share `messages` over durationSec, consumers (started first)
 // ack each with a receipt; thresholds check every message acked once and each consumer's share
 // (scenarios/queue.json).
+import exec from 'k6/execution';
 import { k6Options, loadScenario, nodeUrls, seconds } from './lib/scenario.ts';
 import { num, str } from './lib/scenario-core.ts';
 import { runConsumer, runProducer } from './lib/queue.ts';
@@ -28,10 +29,10 @@ export function consumer(): void {
 }
 
 export function producer(): void {
-  // Producer VUs are numbered from 1 within their scenario's share of the VUs; spread the remainder.
+  // Each producer VU runs one iteration: its index in the scenario numbers it 0..producers-1.
   const producers = num(scenario, 'producers');
   const messages = num(scenario, 'messages');
-  const index = (__VU - 1) % producers;
+  const index = exec.scenario.iterationInTest;
   runProducer({
     url,
     destination: str(scenario, 'destination'),

@@ -10,6 +10,7 @@ import { Metrics, type MetricValues } from '../driver/metrics.js';
 import { evaluateThresholds, type ThresholdResult } from '../driver/thresholds.js';
 import { TEST_ADMIN_TOKEN } from '../../services/broker/test/helpers/broker-process.js';
 import { startRehearsalCluster } from './cluster.js';
+import type { Repeat, SubscriberReport } from '../driver/topic.js';
 import { peakPerSecond, Traffic } from './traffic.js';
 
 export interface NodeStep {
@@ -30,6 +31,10 @@ export interface RehearsalReport {
   readonly peakReconnectsPerSec: number;
   readonly reconnects: number;
   readonly clientCpuSec: number;
+  /** Topic messages a subscriber got twice (first 20): message-ids and connections of both. */
+  readonly repeats: readonly Repeat[];
+  /** Drain notices whose x-last-message-id was not the last message the subscriber received (first 20). */
+  readonly staleDrainIds: readonly { readonly header: string; readonly lastReceived: string | undefined }[];
   readonly passed: boolean;
 }
 
@@ -45,6 +50,7 @@ export async function runRehearsal(scenario: Scenario, log: (line: string) => vo
   const metrics = new Metrics();
   const traffic = new Traffic(scenario, () => cluster.urls(), metrics);
   const steps: NodeStep[] = [];
+  let subscribers: SubscriberReport[] = [];
   try {
     log(`nodes ${cluster.nodes.map((n) => n.nodeId).join(', ')} and redis on port ${cluster.redis.port}; starting traffic`);
     await traffic.start();
@@ -62,7 +68,7 @@ export async function runRehearsal(scenario: Scenario, log: (line: string) => vo
       await sleep(num(scenario, 'settleSec') * 1000);
     }
     log('rollout done; stopping traffic');
-    await traffic.finish(Math.max(10_000, windowMs * 2));
+    subscribers = await traffic.finish(Math.max(10_000, windowMs * 2));
   } finally {
     await cluster.close();
   }
@@ -80,6 +86,8 @@ export async function runRehearsal(scenario: Scenario, log: (line: string) => vo
     peakReconnectsPerSec: peakPerSecond(traffic.reconnects),
     reconnects: traffic.reconnects.length,
     clientCpuSec: (cpu.user + cpu.system) / 1e6,
+    repeats: subscribers.flatMap((s) => s.repeats ?? []).slice(0, 20),
+    staleDrainIds: subscribers.flatMap((s) => s.staleDrainIds ?? []).slice(0, 20),
     passed: thresholds.every((t) => t.ok) && steps.every((s) => s.exitCode === 0),
   };
 }
@@ -92,6 +100,8 @@ export function rehearsalText(r: RehearsalReport): string {
   lines.push(`queue:  ${count('queue_sent')} sent (confirmed), ${count('queue_acked')} acked, lost ${count('queue_lost')}, duplicated ${count('queue_duplicated')}, acked unconfirmed ${count('queue_unconfirmed_acked')}`);
   lines.push(`reconnects: ${r.reconnects}, peak ${r.peakReconnectsPerSec}/s; drain notices ${count('stomp_drain_notices')}; resumed subscriptions: reconnect p99 ${r.metrics['stomp_reconnect_ms']?.['p(99)']?.toFixed(0) ?? '-'} ms`);
   lines.push(`client CPU: ${r.clientCpuSec.toFixed(2)} s`);
+  for (const x of r.repeats) lines.push(`  repeated: ${x.publisher} #${x.seq}: ${x.firstId} (connection ${x.firstConnection}) then ${x.againId} (connection ${x.againConnection})`);
+  for (const x of r.staleDrainIds) lines.push(`  drain notice named ${x.header}, last received ${x.lastReceived}`);
   for (const t of r.thresholds) lines.push(`  ${t.ok ? '✓' : '✗'} ${t.metric} ${t.expression} (${t.value ?? '-'})`);
   lines.push(r.passed ? 'PASS' : 'FAIL');
   return lines.join('\n');

@@ -4,7 +4,7 @@
 import { num, type Scenario } from '../k6/lib/scenario-core.js';
 import type { Metrics } from '../driver/metrics.js';
 import { QueueConsumer, queueVerdict } from '../driver/queue.js';
-import { roamingSubscriber, TopicPublisher, TopicTally, topicVerdict, type PublisherReport, type Stoppable } from '../driver/topic.js';
+import { roamingSubscriber, TopicPublisher, TopicTally, topicVerdict, type PublisherReport, type SubscriberReport, type Stoppable } from '../driver/topic.js';
 
 export const QUEUE = '/queue/rollout.work';
 export const topicName = (t: number): string => `/topic/rollout.t${t}`;
@@ -27,7 +27,7 @@ export class Traffic {
     let home = 0;
     for (let t = 1; t <= num(s, 'topics'); t++) {
       for (let i = 0; i < num(s, 'subscribersPerTopic'); i++) {
-        const tally = new TopicTally(topicName(t), this.metrics);
+        const tally = new TopicTally(topicName(t), this.metrics, true);
         this.tallies.push(tally);
         this.subscribers.push(await roamingSubscriber(this.urls, home++, tally, this.metrics, delay, this.reconnects));
       }
@@ -47,9 +47,10 @@ export class Traffic {
   /**
    * Stops publishing (each publisher's last message is marked final), waits up to deadlineMs for
    * every subscriber to get its publisher's final message and every confirmed queue message to be
-   * acked, stops the clients and adds the verdict metrics.
+   * acked, stops the clients and adds the verdict metrics. Returns the subscribers' reports (with
+   * their repeats and drain notices, for diagnosis).
    */
-  async finish(deadlineMs: number): Promise<void> {
+  async finish(deadlineMs: number): Promise<SubscriberReport[]> {
     const topics = await Promise.all(this.publishers.map((p) => p.finish(deadlineMs)));
     const queue = await this.producer!.finish(deadlineMs);
     const sent = queue.confirmed.reduce((n, [a, b]) => n + b - a + 1, 0);
@@ -59,8 +60,10 @@ export class Traffic {
       new Set(this.consumers.flatMap((c) => c.report().acks)).size >= sent;
     while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     await Promise.all([...this.subscribers, ...this.consumers].map((c) => c.stop()));
-    topicVerdict(topics, this.tallies.map((t) => t.report()), this.metrics);
+    const reports = this.tallies.map((t) => t.report());
+    topicVerdict(topics, reports, this.metrics);
     queueVerdict([queue] as PublisherReport[], this.consumers.map((c) => c.report()), this.metrics);
+    return reports;
   }
 }
 

@@ -35,6 +35,7 @@ export const METRICS = {
   stomp_connect_errors: 'counter',
   stomp_connect_ms: 'trend',
   stomp_drain_notices: 'counter',
+  stomp_stale_drain_ids: 'counter',
   stomp_reconnects: 'counter',
   stomp_reconnect_ms: 'trend',
   queue_sent: 'counter',

@@ -61,7 +61,10 @@ export function runSubscriber(plan: SubscriberPlan): void {
       onError: (frame) => {
         if (frame.headers['x-draining'] === 'true') {
           record('stomp_drain_notices');
-          lastId = frame.headers['x-last-message-id-load'] ?? lastId;
+          // The header matters when no message came; the last one received wins otherwise.
+          const header = frame.headers['x-last-message-id-load'];
+          if (header !== undefined && lastId !== undefined && header !== lastId) record('stomp_stale_drain_ids');
+          lastId ??= header;
           node++;
         } else {
           record('stomp_errors');
