@@ -1,4 +1,4 @@
-// Queue traffic for the driver: producers are TopicPublishers pointed at a queue (numbered SENDs
+// Queue traffic for the driver: producers are Publishers (publisher.ts) pointed at a queue (numbered SENDs
 // with receipts), consumers ack each message (client-individual, prefetch) with a receipt. A
 // message counts as sent when its RECEIPT arrived and as acked when its ACK's RECEIPT did:
 //   queue_lost        sent, never acked by anyone;
@@ -11,7 +11,8 @@ import type { Client, IMessage } from '@stomp/stompjs';
 import { HEADER } from '../k6/lib/scenario-core.js';
 import type { Metrics } from './metrics.js';
 import { Roaming, receiptId } from './roaming.js';
-import { nowMs, type PublisherReport, type Stoppable } from './topic.js';
+import type { PublisherReport } from './publisher.js';
+import { nowMs, type Stoppable } from './topic.js';
 
 export interface ConsumerReport {
   /** "<producer>:<seq>" of every confirmed ACK, repeats included. */

@@ -2,14 +2,15 @@
 // parent drives publishers or producers (and a drain, for the drain scenario), waits until what
 // was sent has arrived (or the scenario's drainSec has passed), collects every part's report,
 // adds the verdict metrics and evaluates the scenario's thresholds.
-import { num, str, type Scenario } from '../k6/lib/scenario-core.js';
+import { num, str, type MetricName, type Scenario } from '../k6/lib/scenario-core.js';
 import { ctlDrain, nodeIdAt, type AdminTarget } from './drain.js';
 import { Metrics, type MetricValues } from './metrics.js';
 import { localPart, workerPart, type PartHandle } from './part-handles.js';
 import { scenarioKind, type PartResult } from './parts.js';
 import { queueVerdict } from './queue.js';
 import { evaluateThresholds, type ThresholdResult } from './thresholds.js';
-import { TopicPublisher, topicVerdict, type PublisherReport } from './topic.js';
+import { Publisher, type PublisherReport } from './publisher.js';
+import { topicVerdict } from './topic.js';
 
 export interface RunOptions {
   readonly scenario: Scenario;
@@ -107,7 +108,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       profile: scenario.profile,
       params: scenario.params,
       elapsedSec,
-      metrics: Object.fromEntries([...names].sort().map((n) => [n, metrics.values(n as never, (Date.now() - loadStarted) / 1000)])),
+      metrics: Object.fromEntries([...names].sort().map((n) => [n, metrics.values(n as MetricName, (Date.now() - loadStarted) / 1000)])),
       thresholds,
       passed: thresholds.every((t) => t.ok),
       clientCpu: { seconds, cores: seconds / elapsedSec, processes: 1 + (o.procs > 0 ? o.procs : 0) },
@@ -118,20 +119,20 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   }
 }
 
-function makePublishers(scenario: Scenario, urls: readonly string[], kind: 'topic' | 'queue', metrics: Metrics): TopicPublisher[] {
+function makePublishers(scenario: Scenario, urls: readonly string[], kind: 'topic' | 'queue', metrics: Metrics): Publisher[] {
   const durationSec = num(scenario, 'durationSec');
   const common = { urls: () => urls, destination: str(scenario, 'destination'), bodyBytes: num(scenario, 'bodyBytes'), metrics };
   if (kind === 'topic') {
     const rate = num(scenario, 'ratePerSec');
     return Array.from({ length: num(scenario, 'publishers') }, () =>
-      new TopicPublisher({ ...common, home: num(scenario, 'publisherNode'), ratePerSec: rate, total: Math.max(1, Math.round(rate * durationSec)), reconnectDelayMs: num(scenario, 'reconnectDelayMs') }),
+      new Publisher({ ...common, home: num(scenario, 'publisherNode'), ratePerSec: rate, total: Math.max(1, Math.round(rate * durationSec)), reconnectDelayMs: num(scenario, 'reconnectDelayMs') }),
     );
   }
   const producers = num(scenario, 'producers');
   const messages = num(scenario, 'messages');
   return Array.from({ length: producers }, (_, i) => {
     const total = Math.floor(messages / producers) + (i < messages % producers ? 1 : 0);
-    return new TopicPublisher({ ...common, home: num(scenario, 'node'), ratePerSec: total / durationSec, total, reconnectDelayMs: 1000, counter: 'queue_sent' });
+    return new Publisher({ ...common, home: num(scenario, 'node'), ratePerSec: total / durationSec, total, reconnectDelayMs: 1000, counter: 'queue_sent' });
   });
 }
 

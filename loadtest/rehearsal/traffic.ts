@@ -1,10 +1,11 @@
-// The rehearsal's continuous traffic: per topic, resuming subscribers and an open-ended publisher
-// (loadtest/driver/topic.ts), and a queue with a producer and acking consumers
-// (loadtest/driver/queue.ts), all stompjs clients that move on when their node drains.
+// The rehearsal's continuous traffic: per topic, resuming subscribers (loadtest/driver/topic.ts)
+// and an open-ended publisher (publisher.ts), and a queue with a producer and acking consumers
+// (queue.ts), all stompjs clients that move on when their node drains.
 import { num, type Scenario } from '../k6/lib/scenario-core.js';
 import type { Metrics } from '../driver/metrics.js';
 import { QueueConsumer, queueVerdict } from '../driver/queue.js';
-import { roamingSubscriber, TopicPublisher, TopicTally, topicVerdict, type PublisherReport, type SubscriberReport, type Stoppable } from '../driver/topic.js';
+import { Publisher, type PublisherReport } from '../driver/publisher.js';
+import { roamingSubscriber, TopicTally, topicVerdict, type Stoppable, type SubscriberReport } from '../driver/topic.js';
 
 export const QUEUE = '/queue/rollout.work';
 export const topicName = (t: number): string => `/topic/rollout.t${t}`;
@@ -13,9 +14,9 @@ export class Traffic {
   readonly reconnects: number[] = [];
   private readonly tallies: TopicTally[] = [];
   private readonly subscribers: Stoppable[] = [];
-  private readonly publishers: TopicPublisher[] = [];
+  private readonly publishers: Publisher[] = [];
   private readonly consumers: QueueConsumer[] = [];
-  private producer: TopicPublisher | undefined;
+  private producer: Publisher | undefined;
 
   constructor(private readonly scenario: Scenario, private readonly urls: () => readonly string[], private readonly metrics: Metrics) {}
 
@@ -31,14 +32,14 @@ export class Traffic {
         this.tallies.push(tally);
         this.subscribers.push(await roamingSubscriber(this.urls, home++, tally, this.metrics, delay, this.reconnects));
       }
-      this.publishers.push(new TopicPublisher({ ...common, home: home++, destination: topicName(t), ratePerSec: num(s, 'ratePerSec') }));
+      this.publishers.push(new Publisher({ ...common, home: home++, destination: topicName(t), ratePerSec: num(s, 'ratePerSec') }));
     }
     for (let i = 0; i < num(s, 'queueConsumers'); i++) {
       const consumer = new QueueConsumer(this.urls, home++, QUEUE, num(s, 'prefetch'), delay, this.metrics, this.reconnects);
       await consumer.start();
       this.consumers.push(consumer);
     }
-    this.producer = new TopicPublisher({ ...common, home: home++, destination: QUEUE, ratePerSec: num(s, 'queueRatePerSec'), counter: 'queue_sent' });
+    this.producer = new Publisher({ ...common, home: home++, destination: QUEUE, ratePerSec: num(s, 'queueRatePerSec'), counter: 'queue_sent' });
     const senders = [...this.publishers, this.producer];
     await Promise.all(senders.map((p) => p.connect()));
     for (const p of senders) p.start();

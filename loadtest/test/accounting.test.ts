@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Metrics } from '../driver/metrics.js';
 import { queueVerdict } from '../driver/queue.js';
-import { toRanges, topicVerdict, type PublisherReport } from '../driver/topic.js';
+import { toRanges, type PublisherReport } from '../driver/publisher.js';
+import { topicVerdict } from '../driver/topic.js';
 import { peakPerSecond } from '../rehearsal/traffic.js';
 
 const count = (m: Metrics, name: Parameters<Metrics['count']>[0]): number => m.count(name);
