@@ -8,10 +8,10 @@ PACKAGE_FILES := package.json package-lock.json $(wildcard libs/*/package.json s
 SOURCES := $(shell find libs/*/src services/*/src -name '*.ts' 2>/dev/null) $(wildcard services/broker/web/*) \
 	tsconfig.json tsconfig.base.json $(wildcard libs/*/tsconfig.json services/*/tsconfig.json)
 BUILD_STAMP := services/broker/dist/.build-stamp
-TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts deploy/test/*.test.ts))
+TEST_FILES := $(sort $(wildcard libs/*/test/*.test.ts services/*/test/*.test.ts bench/test/*.test.ts deploy/test/*.test.ts loadtest/test/*.test.ts))
 PYTHON ?= /usr/bin/python3
 
-.PHONY: install build run cluster test test-deps redis-deps chromium-deps typecheck bench soak docs proto clean screenshot
+.PHONY: install build run cluster test test-deps redis-deps chromium-deps typecheck bench soak loadtest rollout-rehearsal docs proto clean screenshot
 
 install: $(NPM_STAMP)
 
@@ -72,6 +72,17 @@ bench: build
 ## or on a lost message.
 soak: build redis-deps
 	node --import tsx bench/soak/soak.ts $(ARGS)
+
+## The Node load driver: make loadtest ARGS="fanout --urls ws://host:15674/ws --profile smoke"
+## (loadtest/README.md; the k6 scripts in loadtest/k6 run the same scenarios).
+loadtest: build
+	node --import tsx loadtest/driver/main.ts $(ARGS)
+
+## A rolling update of 3 nodes + a private Redis under traffic, as processes: messages lost and
+## duplicated, peak reconnect rate (docs/loadtest.md). ARGS="--profile smoke" for the short one.
+rollout-rehearsal: build
+	@command -v redis-server >/dev/null || $(MAKE) --no-print-directory redis-deps
+	node --import tsx loadtest/rehearsal/main.ts $(ARGS)
 
 ## Lint proto/ and regenerate libs/admin-api (TypeScript, grpc-js service definitions and the
 ## descriptor set served by gRPC reflection). A test fails when the checked-in code is stale.

@@ -101,7 +101,11 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(child, 'exit');
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start within ${options.timeoutMs ?? 10000} ms:\n${out}`)), options.timeoutMs ?? 10_000);
+    // A node that never came up must not outlive the caller's error.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`broker did not start within ${options.timeoutMs ?? 10000} ms:\n${out}`));
+    }, options.timeoutMs ?? 10_000);
     const check = (): void => {
       if (out.includes('stompede listening')) {
         clearTimeout(timer);

@@ -80,7 +80,7 @@ function listeningLine(out: string): Record<string, unknown> | undefined {
  * Starts one cluster node. Fails when the node came up with the in-memory broker: the cluster tests
  * would otherwise fail later with less obvious messages.
  */
-export async function startClusterNode(nodeId: string, redisEnv: Record<string, string>, env: Record<string, string> = {}): Promise<ClusterNode> {
+export async function startClusterNode(nodeId: string, redisEnv: Record<string, string>, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ClusterNode> {
   const handle = await startBroker({
     env: {
       STOMPEDE_LOG_LEVEL: process.env['STOMPEDE_TEST_LOG_LEVEL'] ?? 'info',
@@ -89,7 +89,7 @@ export async function startClusterNode(nodeId: string, redisEnv: Record<string, 
       ...env,
       STOMPEDE_NODE_ID: nodeId,
     },
-    timeoutMs: 20_000,
+    timeoutMs,
   });
   const kind = String(listeningLine(handle.output())?.['broker'] ?? 'unknown');
   if (kind === 'memory') {
