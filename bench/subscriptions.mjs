@@ -164,7 +164,8 @@ async function drive(argv) {
 
 const stepLines = (rec) => rec.out.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
 // node's own inspector banner is not a broker log line
-const brokerLog = (rec) => (rec.out + rec.err).split('\n').filter((l) => l.trim() && !/^(Debugger listening on|For help, see: |Debugger attached\.|Debugger ending on)/.test(l));
+// The broker's start-up warning that it is open (STOMPEDE_AUTH=anonymous) is expected here.
+const brokerLog = (rec) => (rec.out + rec.err).split('\n').filter((l) => l.trim() && !/^(Debugger listening on|For help, see: |Debugger attached\.|Debugger ending on)/.test(l) && !/"msg":"STOMP authentication is OFF/.test(l));
 
 async function startBroker(o, h) {
   const port = await h.freePort();

@@ -30,7 +30,7 @@ describe('client frames: SUBSCRIBE and UNSUBSCRIBE (#38-#40, #44)', () => {
   test('#38 a subscription that cannot be created gets ERROR, then close', async () => {
     const rows: [Record<string, string>, string][] = [
       [{ destination: '/app/chat' }, 'unknown destination prefix'],
-      [{ destination: '/user/queue/errors' }, 'unknown destination prefix'],
+      [{ destination: '/exchange/amq.topic/x' }, 'unknown destination prefix'],
       [{ destination: '/queue/jobs.*' }, 'invalid destination'],
       [{ destination: '/queue/jobs.#' }, 'invalid destination'],
       [{ destination: '/reply-queue/test-node/1/x' }, 'invalid destination'],
