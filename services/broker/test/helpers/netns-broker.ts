@@ -90,6 +90,7 @@ export async function startNodeInNetns(ns: Netns, nodeId: string, redisUrl: stri
     host,
     wsPort,
     tcpPort,
+    tlsPort: 0,
     adminPort,
     adminAddress: `${host}:${adminPort}`,
     wsUrl: `ws://${host}:${wsPort}/ws`,
