@@ -4,8 +4,9 @@
 // production, and a new one would go unwatched.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { PrometheusFamily } from 'parse-prometheus-text-format';
+import { opensslMissing, TestCa } from './helpers/certs.js';
 import { useCluster } from './helpers/cluster.js';
 import { metricsText, parseMetrics } from './helpers/metrics.js';
 import { familyOf, interpolateGrafana, parsePromQL, variablePromQL, type ParsedPromQL } from './helpers/promql.js';
@@ -97,8 +98,12 @@ test('every query parses with the PromQL grammar and uses only defined variables
   assert.deepEqual(queries.flatMap((q) => q.errors.map((e) => `${q.where}: ${e}`)), []);
 });
 
-describe('the dashboard against a live cluster node', { skip: redisUnavailable() }, () => {
-  const cluster = useCluster({ nodes: 1 });
+describe('the dashboard against a live cluster node', { skip: redisUnavailable() ?? opensslMissing() }, () => {
+  // With STOMP over TLS on, so that the stompede_tls_* metrics are exported and checked too.
+  const ca = redisUnavailable() ?? opensslMissing() ? undefined : new TestCa();
+  const cert = ca?.issue('dashboard');
+  const cluster = useCluster({ nodes: 1, env: cert && { STOMPEDE_TLS_CERT: cert.cert, STOMPEDE_TLS_KEY: cert.key } });
+  after(() => ca?.cleanup()); // registered after useCluster's: runs once the node is gone
   let families: ReadonlyMap<string, PrometheusFamily>;
 
   before(async () => {

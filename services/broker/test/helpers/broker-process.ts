@@ -41,6 +41,8 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export interface BrokerHandle {
   readonly wsPort: number;
   readonly tcpPort: number;
+  /** STOMP-over-TLS port (0 when the test set no STOMPEDE_TLS_CERT). */
+  readonly tlsPort: number;
   /** Admin gRPC port (0 when the test switched the admin API off). */
   readonly adminPort: number;
   /** host:port of the admin API. */
@@ -78,12 +80,14 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   };
   const wsPort = await port('STOMPEDE_WS_PORT');
   const tcpPort = await port('STOMPEDE_TCP_PORT');
+  const tlsPort = options.env?.['STOMPEDE_TLS_CERT'] ? await port('STOMPEDE_TLS_PORT') : 0;
   const env: Record<string, string> = {
     ...process.env as Record<string, string>,
     STOMPEDE_BIND: '127.0.0.1',
     STOMPEDE_WS_PORT: String(wsPort),
     STOMPEDE_TCP_PORT: String(tcpPort),
     STOMPEDE_ADMIN_PORT: String(await port('STOMPEDE_ADMIN_PORT')),
+    ...(tlsPort !== 0 && { STOMPEDE_TLS_PORT: String(tlsPort) }),
     STOMPEDE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     STOMPEDE_LOG_LEVEL: 'debug',
     STOMPEDE_NODE_ID: 'test-node',
@@ -122,6 +126,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   return {
     wsPort,
     tcpPort,
+    tlsPort,
     adminPort,
     adminAddress: `127.0.0.1:${adminPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}/ws`,

@@ -91,6 +91,7 @@ export async function startNodeInNetns(ns: Netns, nodeId: string, redisUrl: stri
     host,
     wsPort,
     tcpPort,
+    tlsPort: 0,
     adminPort,
     adminAddress: `${host}:${adminPort}`,
     wsUrl: `ws://${host}:${wsPort}/ws`,
