@@ -82,6 +82,7 @@ export class BrokerNode {
       maxSessions: config.maxConnections,
       idleTimeoutSec: config.wsIdleTimeoutSec,
       accepting: () => ws!.accepting,
+      admission: this.admission,
     });
     ws = new WsListener({
       uws,

@@ -6,11 +6,13 @@
 // same node keeps exchanging messages.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import WebSocket from 'ws';
 import { messages, unique, waitMessages } from './helpers/conformance-kit.js';
 import { eventually, expectErrorThenClose } from './helpers/expect.js';
 import { metric } from './helpers/metrics.js';
 import { bodyText, delay, frame, header, RawClient, TRANSPORTS, type RawFrame } from './helpers/raw-client.js';
 import { useHealthyPair } from './helpers/robustness.js';
+import { http } from './helpers/sockjs.js';
 import { useBroker, type BrokerSuite } from './helpers/suite.js';
 
 async function expectLimit(c: RawClient, message: string, setting: string): Promise<RawFrame> {
@@ -47,6 +49,32 @@ describe('maxConnectionsPerIp', () => {
     const again = await suite.connectRaw('tcp');
     await again.sendWithReceipt('SEND', { destination: '/topic/per-ip' }, 'after a slot freed');
     fourth.close();
+    await pair().exchange(5);
+  });
+
+  test('SockJS sessions count as connections of their address: an HTTP session past the limit gets 429 with the ERROR text, a framed WebSocket one the ERROR in SockJS framing', async () => {
+    const base = `${suite.broker().httpUrl}/sockjs/000`;
+    // Fill the address's slots up to one free (the healthy pair holds two): one SockJS session fits, the next does not.
+    const held: RawClient[] = [];
+    while ((await metric(suite.broker(), 'stompede_connections')) < MAX - 1) held.push(await suite.connectRaw('tcp'));
+    const opened = await http('POST', `${base}/s-fits-${Date.now()}/xhr`);
+    assert.equal(opened.status, 200);
+    assert.equal(opened.body, 'o\n');
+    const before = await hits(suite, 'maxConnectionsPerIp');
+    const refused = await http('POST', `${base}/s-refused-${Date.now()}/xhr`);
+    assert.equal(refused.status, 429);
+    assert.match(refused.body, /^ERROR\n/);
+    assert.match(refused.body, /message:too many connections from this address/);
+    const ws = new WebSocket(`${suite.broker().httpUrl.replace('http', 'ws')}/sockjs/000/s-ws-${Date.now()}/websocket`);
+    const received: string[] = [];
+    ws.on('message', (data) => received.push(String(data)));
+    await new Promise<void>((resolve) => ws.on('close', () => resolve()));
+    const text = received.join('');
+    assert.ok(text.startsWith('oa['), `open then a message frame, got ${JSON.stringify(text)}`);
+    assert.match(text, /too many connections from this address/);
+    assert.ok(text.endsWith('c[3000,"Go away!"]'));
+    assert.equal(await hits(suite, 'maxConnectionsPerIp'), before + 2);
+    for (const c of held) c.close();
     await pair().exchange(5);
   });
 });

@@ -7,6 +7,10 @@ import { encodeMessage, GO_AWAY, HEARTBEAT, messagesFrame, OPEN, parseClientMess
 export interface SockJsSocketData {
   remote: string;
   transport: SockJsWsTransport | undefined;
+  /** The address counted by admission (released at close), or undefined when not counted. */
+  admitted: string | undefined;
+  /** The STOMP ERROR of a connection admission refused: sent as the only message, then the close. */
+  refusal: Uint8Array | undefined;
 }
 
 const decoder = new TextDecoder();
@@ -35,7 +39,6 @@ export class SockJsWsTransport implements Transport {
   get remoteIp(): string {
     return this.remoteAddress;
   }
-
 
   write(chunks: readonly Uint8Array[]): void {
     if (this.closed) return;

@@ -6,8 +6,9 @@
 import { randomInt } from 'node:crypto';
 import type { Hub } from '@stompede/session';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { addressKey, type Admission } from '../admission.js';
 import type { UwsModule } from '../uws.js';
-import { BrokenJson, CALLBACK, EVENTSOURCE, htmlfile, parseClientMessages, XHR, XHR_STREAMING, type Envelope } from './sockjs-frames.js';
+import { BrokenJson, CALLBACK, closeFrame, encodeMessage, messagesFrame, OPEN, EVENTSOURCE, htmlfile, parseClientMessages, XHR, XHR_STREAMING, type Envelope } from './sockjs-frames.js';
 import { SockJsSession, type Receiver } from './sockjs-session.js';
 import { SockJsWsTransport, type SockJsSocketData } from './sockjs-ws.js';
 
@@ -26,10 +27,13 @@ export interface SockJsOptions {
   readonly idleTimeoutSec: number;
   /** False while the node drains: new sessions are refused with 503. */
   readonly accepting: () => boolean;
+  /** Per-address connection limits: a SockJS session counts as a connection of its address. */
+  readonly admission: Admission;
 }
 
 const NO_CACHE = 'no-store, no-cache, must-revalidate, max-age=0';
 const YEAR_SEC = 31_536_000;
+const decoder = new TextDecoder();
 /** server and session path segments: anything but empty, slashes or dots. */
 const SESSION_PATH = /^\/([^/.]+)\/([^/.]+)\/([a-z_]+)$/;
 const RECEIVERS: Record<string, { method: string; envelope: (req: HttpRequest) => Envelope | string }> = {
@@ -76,8 +80,11 @@ export class SockJsEndpoint {
           res.writeStatus('404 Not Found').end();
           return;
         }
+        const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const key = this.o.admission.off ? undefined : addressKey(remote);
+        const refusal = key === undefined ? undefined : this.o.admission.admit(key);
         res.upgrade<SockJsSocketData>(
-          { remote: Buffer.from(res.getRemoteAddressAsText()).toString(), transport: undefined },
+          { remote, transport: undefined, admitted: refusal === undefined ? key : undefined, refusal },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'),
@@ -86,11 +93,21 @@ export class SockJsEndpoint {
       },
       open: (ws) => {
         const data = ws.getUserData();
+        if (data.refusal !== undefined) {
+          // As on the plain WebSocket endpoint: the refused client reads a STOMP ERROR, in SockJS framing.
+          ws.send(`${OPEN}${messagesFrame([encodeMessage(decoder.decode(data.refusal))])}${closeFrame(3000, 'Go away!')}`, false);
+          ws.end(1000);
+          return;
+        }
         data.transport = new SockJsWsTransport(ws, data.remote, this.o.hub, this.o.heartbeatMs);
       },
       message: (ws, message) => ws.getUserData().transport?.receive(message),
       drain: (ws) => ws.getUserData().transport?.session.onDrain(),
-      close: (ws) => ws.getUserData().transport?.onClosed(),
+      close: (ws) => {
+        const data = ws.getUserData();
+        if (data.admitted !== undefined) this.o.admission.release(data.admitted);
+        data.transport?.onClosed();
+      },
     });
     const handle = (res: HttpResponse, req: HttpRequest): void => this.route(res, req);
     app.any(prefix, handle);
@@ -149,8 +166,16 @@ export class SockJsEndpoint {
         res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('no new SockJS sessions on this node now\n');
         return;
       }
+      const key = this.o.admission.off ? undefined : addressKey(info.remote);
+      const refusal = key === undefined ? undefined : this.o.admission.admit(key);
+      if (refusal !== undefined) {
+        // No session is opened: the status and the ERROR's text say which limit (docs/security.md, Limits).
+        res.writeStatus('429 Too Many Requests').writeHeader('retry-after', '1').writeHeader('content-type', 'text/plain; charset=UTF-8').end(decoder.decode(refusal));
+        return;
+      }
       session = new SockJsSession(id, info.remote, this.o.hub, this.o, (s) => {
         if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+        if (key !== undefined) this.o.admission.release(key);
       });
       this.sessions.set(id, session);
     }
