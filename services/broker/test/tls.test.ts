@@ -82,9 +82,13 @@ describe('STOMP over TLS', { skip }, () => {
     await eventually(async () => (await metric(broker, 'stompede_connections', { transport: 'tls' })) === 0, () => 'the closed TLS connection is still counted');
   });
 
-  test('stomp.py 1.2 over SSL: subscribe, send and receive with receipts', async () => {
+  test('stomp.py 1.2 over SSL: subscribe, send and receive with receipts', async (t) => {
     requireStomppy();
-    const r = await runStomppy({
+    // stomp.py reads its SSL socket on a receiver thread while the caller writes on it, and
+    // OpenSSL does not support one SSL object used by two threads at once: now and then the
+    // client's ssl module raises "[SSL] internal error" in a step (seen once in ~10 runs, under
+    // load). That client-side race is retried; any other failure, or the race three times, fails.
+    const scenario = () => runStomppy({
       port: tlsPort,
       version: '1.2',
       tls: { ca_certs: ca.ca.cert },
@@ -96,6 +100,11 @@ describe('STOMP over TLS', { skip }, () => {
         { op: 'disconnect', receipt: 'r-bye' },
       ],
     }).result;
+    let r = await scenario();
+    for (let attempt = 1; attempt < 3 && /^SSLError: \[SSL\] internal error/.test(r.exception ?? ''); attempt++) {
+      t.diagnostic(`stomp.py's own SSL threading race (${r.exception}); run again`);
+      r = await scenario();
+    }
     assert.equal(r.exception, undefined, `stomp.py failed: ${r.exception}`);
     assert.deepEqual(r.errors, []);
     assert.equal(r.connected?.['version'], '1.2');
