@@ -144,6 +144,9 @@ export class Drainer {
       this.nextSlot++;
       this.closeOne();
     }
+    // A socket may close while its ERROR is written (uWS emits the close inside end()): the last
+    // client can be gone already, and the drain over.
+    if (this.phase !== DrainPhase.DRAIN_PHASE_CLOSING) return;
     if (this.nextSlot < this.slots.length) {
       this.timer = setTimeout(() => this.closeDue(), this.slots[this.nextSlot]! - elapsed);
       return;

@@ -110,6 +110,25 @@ describe('Drainer', () => {
     assert.ok(Date.now() - 1_000_000 < 1_000, 'done long before the window ends');
   });
 
+  test('sockets that close inside end(), as uWS does, each after its ERROR: the drain ends with the last', async () => {
+    for (const c of clients) {
+      const end = c.transport.end.bind(c.transport);
+      c.transport.end = () => {
+        end();
+        c.closed();
+      };
+    }
+    drainer.start({ graceMs: 0, windowMs: 10_000, shutdown: false });
+    await advance(10);
+    clients.at(-1)!.closed(); // one leaves on its own: a slot is left over when the last is closed
+    await advance(9_500);
+    await drainer.whenDrained();
+    assert.deepEqual(hooks.announced, ['draining', 'drained']);
+    for (const c of clients.slice(0, -1)) assert.equal(c.take().at(-1)?.h('message'), 'node draining');
+    await advance(1_000);
+    assert.equal(drainer.state, 'drained');
+  });
+
   test('a window of 0 closes everyone at once; no clients at all drains after the grace', async () => {
     drainer.start({ graceMs: 0, windowMs: 0, shutdown: false });
     await advance(10);

@@ -708,6 +708,10 @@ export class Session
     this.parser.stop();
     this.release();
     this.output.endAfterWritten();
+    // Written and ended now, not at the end of the turn: a native member's socket keeps its uWS
+    // topics until it ends (leaveGroup), so a group batch published at the end of this turn would
+    // reach it ahead of its ERROR, newer than the positions that ERROR names (x-last-message-id).
+    this.output.flushOutput();
   }
 
   /** Gives back everything the session holds: subscriptions (requeueing unacked), transactions. */
