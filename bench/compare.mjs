@@ -110,7 +110,7 @@ export function chartPoints(rows, scenario, xField, yField) {
     .filter((p) => p.y != null && p.y > 0).sort((a, b) => a.system.localeCompare(b.system) || a.x - b.x);
 }
 
-/** A log-log line chart, one line per system; hollow points where the load client was saturated. */
+/** A log-log line chart, one line per system; triangles where the load client was saturated. */
 export function lineChartSpec({ title, subtitle, points, xTitle, yTitle }) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -121,11 +121,11 @@ export function lineChartSpec({ title, subtitle, points, xTitle, yTitle }) {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: xTitle, scale: { type: 'log' }, axis: { format: '~s' } },
       y: { field: 'y', type: 'quantitative', title: yTitle, scale: { type: 'log' }, axis: { format: '~s' } },
-      color: { field: 'system', type: 'nominal', title: 'system', sort: Object.values(SYSTEM_LABELS) },
+      color: { field: 'system', type: 'nominal', title: 'system', sort: Object.values(SYSTEM_LABELS), legend: { labelLimit: 320 } },
     },
     layer: [
       { mark: { type: 'line', strokeWidth: 2 } },
-      { mark: { type: 'point', size: 70, strokeWidth: 2 }, encoding: { fill: { condition: { test: 'datum.clientBound', value: 'white' }, field: 'system', type: 'nominal', legend: null }, shape: { field: 'client', type: 'nominal', title: 'load client' } } },
+      { mark: { type: 'point', size: 80, filled: true }, encoding: { shape: { field: 'client', type: 'nominal', title: 'load client', scale: { domain: ['client below', `client CPU ≥ ${CLIENT_BOUND_PCT}%`], range: ['circle', 'triangle-up'] } } } },
     ],
     config: { font: 'sans-serif', background: 'white' },
   };
@@ -289,7 +289,7 @@ async function writeCharts(o, h) {
   const rows = h.records().filter((x) => x.bench === 'compare' && x.type === 'run').map(normalize).filter(Boolean);
   const tag = o.quick ? ' (QUICK smoke run)' : '';
   const charts = {
-    'compare-fanout.svg': lineChartSpec({ title: `Fan-out: deliveries/s against subscribers${tag}`, subtitle: '1 publisher, 128 B, max rate; median of rounds; hollow: load client saturated (a lower bound)',
+    'compare-fanout.svg': lineChartSpec({ title: `Fan-out: deliveries/s against subscribers${tag}`, subtitle: '1 publisher, 128 B, max rate; median of rounds; triangle: load client saturated (the value is a lower bound)',
       points: chartPoints(rows, 'fanout', 'subs', 'delivered_rate'), xTitle: 'subscribers', yTitle: 'deliveries/s' }),
     'compare-p99.svg': lineChartSpec({ title: `p99 latency against publish rate, ${FIXED_SUBS} subscribers${tag}`, subtitle: '128 B; median of rounds; rates far above a system\'s maximum are skipped',
       points: chartPoints(rows, 'fixed', 'rate', 'p99'), xTitle: 'publish rate (msgs/s)', yTitle: 'p99 latency (ms)' }),

@@ -721,7 +721,7 @@ function summary(o, machine) {
   const seen = new Set();
   for (const x of records.filter((r) => r.type === 'run' && (r.round ?? 1) === 1)) {
     const cmds = typeof x.cmd === 'string' ? [x.cmd] : Object.values(x.cmd ?? {}).filter(Boolean);
-    const key = [x.bench, x.mode, x.contender].filter(Boolean).join('/');
+    const key = [x.bench, x.mode, x.contender, x.scenario, x.system].filter(Boolean).join('/');
     if (seen.has(key)) continue;
     seen.add(key);
     L.push(`# ${key}`, ...cmds);
