@@ -202,7 +202,19 @@ function flowLoad(o, t, system, { subs, rate }, label) {
     return pin(o, CLUSTER_DRIVER, ['load', '--pub-url', t.urls[0], ...subUrls.flatMap((u) => ['--sub-url', u]), '--subs', perUrl, ...timing,
       ...t.nodes.flatMap((n) => ['--pid', `${n.name}=${n.pid}`]), '--pid', `redis=${t.redis.pid}`, '--label', label]);
   }
-  return pin(o, STOMPBENCH, ['fanout', '--url', t.urls[0], '--subs', subs, ...timing, '--procs', Math.min(o.compareProcs, subs), '--broker-pid', t.pids[0], '--label', label]);
+  return pin(o, STOMPBENCH, ['fanout', '--url', t.urls[0], '--subs', subs, ...timing, '--procs', stompbenchProcs(o, subs, rate), '--broker-pid', t.pids[0], '--label', label]);
+}
+
+/**
+ * Worker processes only where they pay: stompbench's max-rate publisher pauses while the subscribers
+ * are --backlog (50) messages behind, and worker processes report their progress every 20 ms, so
+ * with workers the publisher cannot exceed about 50 messages per 20 ms (measured: a plateau near
+ * 3,200 msgs/s at 10 and 100 subscribers, both cores mostly idle). Below PROCS_MIN_SUBS subscribers
+ * at max rate, and for the queue, the subscribers stay in the publisher's process.
+ */
+const PROCS_MIN_SUBS = 1000;
+export function stompbenchProcs(o, subs, rate) {
+  return rate > 0 || subs >= PROCS_MIN_SUBS ? Math.min(o.compareProcs, subs) : 0;
 }
 
 function idleLoad(o, t, label) {
@@ -214,7 +226,7 @@ function queueLoad(o, t, label) {
   const queue = `/queue/bench-compare-${Math.random().toString(36).slice(2, 8)}`;
   return pin(o, STOMPBENCH, ['p2p', '--url', t.urls[0], '--client', o.client, '--queue', queue, '--producers', QUEUE.producers, '--consumers', QUEUE.consumers,
     '--ack', QUEUE.ack, '--sub-header', `prefetch-count:${QUEUE.prefetch}`, '--size', 128, '--rate', 0, '--warmup', warmup, '--duration', duration, '--drain', drain,
-    '--procs', o.compareProcs, '--broker-pid', t.pids[0], '--label', label]);
+    '--procs', 0, '--broker-pid', t.pids[0], '--label', label]);
 }
 
 async function measure(o, h, system, rabbit, point) {

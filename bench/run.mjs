@@ -94,7 +94,8 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --compare-rates LIST  compare: fixed publish rates to 100 subscribers, msgs/s (default 10,100,1000,10000;
                         --quick 100)
   --compare-conns N     compare: idle connections (default 10000; --quick 200)
-  --compare-procs N     compare: stompbench worker processes (default 2)
+  --compare-procs N     compare: stompbench worker processes at 1,000+ subscribers and at fixed rates
+                        (default 2; at max rate below 1,000 subscribers and for the queue: none)
   --compare-seconds W,D,R   compare: warmup, duration, drain per run (default 2,5,5; --quick 0.5,1,2)
   --charts-dir DIR      compare: where the SVG charts go (default docs; --quick: the --out directory)
   --broker-core C --load-core C       (default 0 / 1; the cluster section pins Redis with the broker)

@@ -18,6 +18,7 @@ interface Point { system: string; x: number; y: number; clientBound: boolean }
 interface Compare {
   COMPARE_SYSTEMS: string[];
   spreadSubscribers(urls: string[], total: number): { subUrls: string[]; perUrl: number };
+  stompbenchProcs(o: { compareProcs: number }, subs: number, rate: number | null): number;
   normalize(rec: object): Row | null;
   chartPoints(rows: Row[], scenario: string, xField: string, yField: string): Point[];
   lineChartSpec(a: { title: string; subtitle: string; points: Point[]; xTitle: string; yTitle: string }): object;
@@ -36,6 +37,15 @@ test('cluster subscribers are spread round robin over the nodes, in equal groups
   }
   assert.deepEqual(cmp.spreadSubscribers(nodes, 2), { subUrls: ['n1', 'n2'], perUrl: 1 });
   assert.throws(() => cmp.spreadSubscribers(nodes, 15), /do not split/);
+});
+
+test('stompbench worker processes only at 1,000+ subscribers or a fixed rate (their 20 ms reports would cap a max-rate publisher)', () => {
+  const o = { compareProcs: 2 };
+  assert.equal(cmp.stompbenchProcs(o, 10, 0), 0);
+  assert.equal(cmp.stompbenchProcs(o, 100, null), 0);
+  assert.equal(cmp.stompbenchProcs(o, 1000, 0), 2);
+  assert.equal(cmp.stompbenchProcs(o, 100, 1000), 2);
+  assert.equal(cmp.stompbenchProcs(o, 1, 10), 1);
 });
 
 test('chart points are medians per system and x, flag a saturated client, and render to SVG', async () => {
