@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, View } from 'vega';
 import { compile } from 'vega-lite';
 
@@ -298,21 +299,53 @@ export async function benchCompare(o, h) {
 }
 
 async function writeCharts(o, h) {
-  const rows = h.records().filter((x) => x.bench === 'compare' && x.type === 'run').map(normalize).filter(Boolean);
-  const tag = o.quick ? ' (QUICK smoke run)' : '';
+  const files = await renderCharts(h.records(), o.chartsDir, o.quick ? ' (QUICK smoke run)' : '');
+  files.forEach((p) => h.log(`compare: chart ${p}`));
+  o.chartFiles = files;
+}
+
+/**
+ * The runs of several results files, a later file's runs replacing an earlier file's for the same
+ * system and point (scenario, subscribers, rate): a rerun of some cells supersedes them.
+ */
+export function mergeRuns(recordLists) {
+  const key = (x) => [x.system, x.scenario, x.subs, x.rate].join('/');
+  const byKey = new Map();
+  for (const list of recordLists) {
+    const runs = list.filter((x) => x.type === 'run' && x.bench === 'compare');
+    for (const k of new Set(runs.map(key))) byKey.set(k, runs.filter((x) => key(x) === k));
+  }
+  return [...byKey.values()].flat();
+}
+
+async function renderCharts(records, dir, tag) {
+  const rows = records.filter((x) => x.bench === 'compare' && x.type === 'run').map(normalize).filter(Boolean);
   const charts = {
     'compare-fanout.svg': lineChartSpec({ title: `Fan-out: deliveries/s against subscribers${tag}`, subtitle: '1 publisher, 128 B, max rate; median of rounds; triangle: load client saturated (the value is a lower bound)',
       points: chartPoints(rows, 'fanout', 'subs', 'delivered_rate'), xTitle: 'subscribers', yTitle: 'deliveries/s' }),
     'compare-p99.svg': lineChartSpec({ title: `p99 latency against publish rate, ${FIXED_SUBS} subscribers${tag}`, subtitle: '128 B; median of rounds; rates far above a system\'s maximum are skipped',
       points: chartPoints(rows, 'fixed', 'rate', 'p99'), xTitle: 'publish rate (msgs/s)', yTitle: 'p99 latency (ms)' }),
   };
-  fs.mkdirSync(o.chartsDir, { recursive: true });
-  for (const [file, spec] of Object.entries(charts)) {
-    const p = path.join(o.chartsDir, file);
-    fs.writeFileSync(p, await renderSvg(spec));
-    h.log(`compare: chart ${p}`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [file, spec] of Object.entries(charts)) fs.writeFileSync(path.join(dir, file), await renderSvg(spec));
+  return Object.keys(charts).map((f) => path.join(dir, f));
+}
+
+// `node bench/compare.mjs charts --charts-dir DIR RESULTS.jsonl...`: the charts again from recorded
+// runs, later files superseding earlier ones point by point (mergeRuns).
+async function chartsCli(argv) {
+  let dir = 'docs';
+  const files = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--charts-dir') dir = argv[++i];
+    else files.push(argv[i]);
   }
-  o.chartFiles = Object.keys(charts).map((f) => path.join(o.chartsDir, f));
+  if (!files.length || !dir) throw new Error('usage: node bench/compare.mjs charts [--charts-dir DIR] RESULTS.jsonl...');
+  const lists = files.map((f) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+  for (const p of await renderCharts(mergeRuns(lists), dir, '')) process.stdout.write(`${p}\n`);
+}
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === 'charts') {
+  chartsCli(process.argv.slice(3)).catch((e) => { process.stderr.write(`${e.message}\n`); process.exit(2); });
 }
 
 // ------------------------------------------------------------------ report

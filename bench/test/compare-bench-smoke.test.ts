@@ -18,6 +18,7 @@ interface Point { system: string; x: number; y: number; clientBound: boolean }
 interface Compare {
   COMPARE_SYSTEMS: string[];
   spreadSubscribers(urls: string[], total: number): { subUrls: string[]; perUrl: number };
+  mergeRuns(lists: object[][]): Array<{ round: number; subs: number; from?: string }>;
   stompbenchProcs(o: { compareProcs: number }, subs: number, rate: number | null): number;
   normalize(rec: object): Row | null;
   chartPoints(rows: Row[], scenario: string, xField: string, yField: string): Point[];
@@ -46,6 +47,12 @@ test('stompbench worker processes only at 1,000+ subscribers or a fixed rate (th
   assert.equal(cmp.stompbenchProcs(o, 1000, 0), 2);
   assert.equal(cmp.stompbenchProcs(o, 100, 1000), 2);
   assert.equal(cmp.stompbenchProcs(o, 1, 10), 1);
+});
+
+test('a later results file supersedes an earlier one point by point', () => {
+  const run = (subs: number, round: number, from: string): object => ({ type: 'run', bench: 'compare', scenario: 'fanout', system: 'stompede', subs, rate: null, round, from });
+  const merged = cmp.mergeRuns([[run(10, 1, 'a'), run(10, 2, 'a'), run(100, 1, 'a'), { type: 'note', bench: 'compare' }], [run(10, 1, 'b')]]);
+  assert.deepEqual(merged.map((x) => [x.subs, x.round, x.from]), [[10, 1, 'b'], [100, 1, 'a']]);
 });
 
 test('chart points are medians per system and x, flag a saturated client, and render to SVG', async () => {
