@@ -692,7 +692,7 @@ export function clusterPreflight() {
   return haveRedis() ? null : 'redis-server is needed for the cluster section (`make redis-deps`, or apt-get install redis-server)';
 }
 
-async function startRedis(o, h, core) {
+export async function startRedis(o, h, core) {
   const port = await h.freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stompede-bench-redis-'));
   const argv = ['taskset', '-c', String(core), 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
@@ -702,7 +702,7 @@ async function startRedis(o, h, core) {
   await h.waitFor(rec, async () => /Ready to accept connections/.test(rec.out) && (await h.canConnect(port)), 15000, 'redis-server ready');
   return rec;
 }
-async function stopRedis(h, rec) {
+export async function stopRedis(h, rec) {
   await h.stop(rec);
   try { fs.rmSync(rec.dir, { recursive: true, force: true }); } catch { /* ignore */ }
   const warn = (rec.out + rec.err).split('\n').filter((l) => /# (WARNING|Error)|Background|Killed|assert/i.test(l) && !/WARNING Memory overcommit|overcommit_memory|vm\.overcommit/.test(l));
@@ -717,7 +717,7 @@ export const BENCH_LIMITS_ENV = { STOMPEDE_MAX_CONNECTIONS_PER_IP: '0', STOMPEDE
 export const RUN_ENV_KEYS = ['STOMPEDE_BIND', 'STOMPEDE_WS_PORT', 'STOMPEDE_TCP_PORT', 'STOMPEDE_ADMIN_PORT', 'STOMPEDE_DRAIN_GRACE_MS', 'STOMPEDE_DRAIN_WINDOW_MS', 'STOMPEDE_LOG_LEVEL', 'STOMPEDE_NODE_ID', 'STOMPEDE_REDIS_URL'];
 
 // extraEnv: --node-env, then what the run itself sets (the linger runs' STOMPEDE_REDIS_READ_LINGER_MS).
-async function startNodes(o, h, n, redisPort, extraEnv = {}) {
+export async function startNodes(o, h, n, redisPort, extraEnv = {}) {
   const recs = await Promise.all(Array.from({ length: n }, async (_, i) => {
     const port = await h.freePort();
     const env = { ...BENCH_LIMITS_ENV, ...extraEnv, STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,

@@ -16,6 +16,8 @@
 //             embedded throughput, the Redis hop's latency, Redis commands per message (1-3 nodes)
 //   subscriptions  bench/subscriptions.mjs: broker heap and RSS per subscription (distinct and shared
 //             destinations) after a forced GC, and the heap by object
+//   compare   bench/compare.mjs (only with --only compare): Stompede, 3 nodes + Redis, a private RabbitMQ
+//             Web-STOMP and the bare uWS server side by side, with SVG charts
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -24,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_LIMITS_ENV, benchCluster, CLUSTER_MODES, clusterPreflight, clusterSummary, RUN_ENV_KEYS } from './cluster.mjs';
 import { benchSubscriptions, subscriptionsSummary } from './subscriptions.mjs';
+import { benchCompare, COMPARE_SCENARIOS, COMPARE_SYSTEMS, compareDefaults, comparePreflight, compareSummary } from './compare.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT); // every recorded command is relative to the repository root
@@ -35,7 +38,9 @@ const PARSER = 'bench/parser.mjs';
 const STRACE = fs.existsSync('/usr/bin/strace') ? '/usr/bin/strace' : 'strace';
 // --seccomp-bpf (strace >= 5.3) stops the tracee only on the traced syscalls, not on epoll_wait/recv.
 let STRACE_EXTRA = [];
-const ALL = ['parser', 'fanout', 'fixed', 'idle', 'syscalls', 'cluster', 'subscriptions'];
+const ALL = ['parser', 'fanout', 'fixed', 'idle', 'syscalls', 'cluster', 'subscriptions', 'compare'];
+/** Run only when named in --only (needs rabbitmq-server; `npm run bench:compare`). */
+const OPT_IN_STEPS = ['compare'];
 
 const CONTENDERS = {
   stompede: { label: 'Stompede (default: native uWS publish + end-of-turn coalescing)', env: {} },
@@ -54,7 +59,8 @@ let SYSCALL_CONTENDERS = ['stompede', 'stompede-no-coalesce', 'stompede-per-sock
 const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [options], make bench ARGS="...")
 
   --quick               smoke run: 1 round, short durations, 100 subscribers, 1000 idle connections
-  --only LIST           comma-separated subset of ${ALL.join(',')} (default: all)
+  --only LIST           comma-separated subset of ${ALL.join(',')} (default: all but
+                        ${OPT_IN_STEPS.join(',')}, which runs only when named: npm run bench:compare)
   --rounds N            rounds per measurement, median reported (default 3; --quick 1)
   --contenders LIST     subset of ${Object.keys(CONTENDERS).join(',')} (default: all but
                         ${OPT_IN_FLOW.join(',')}, which run in fanout/fixed only when named)
@@ -82,6 +88,16 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
                         and shown in the report), e.g. STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES=2000
   --sub-conns N --subs-per-conn K   subscriptions: connections and subscriptions on each
                         (default 2000 / 20; --quick 500 / 20)
+  --compare-systems LIST  compare: subset of ${COMPARE_SYSTEMS.join(',')} (default all)
+  --compare-scenarios LIST  compare: subset of ${COMPARE_SCENARIOS.join(',')} (default all)
+  --compare-subs LIST   compare: fan-out subscriber counts (default 10,100,1000,10000; --quick 10)
+  --compare-rates LIST  compare: fixed publish rates to 100 subscribers, msgs/s (default 10,100,1000,10000;
+                        --quick 100)
+  --compare-conns N     compare: idle connections (default 10000; --quick 200)
+  --compare-procs N     compare: stompbench worker processes at 1,000+ subscribers and at fixed rates
+                        (default 2; at max rate below 1,000 subscribers and for the queue: none)
+  --compare-seconds W,D,R   compare: warmup, duration, drain per run (default 2,5,5; --quick 0.5,1,2)
+  --charts-dir DIR      compare: where the SVG charts go (default docs; --quick: the --out directory)
   --broker-core C --load-core C       (default 0 / 1; the cluster section pins Redis with the broker)
   --pause S             pause between runs (default 2; --quick 0.5)
   --out DIR             results directory (default bench/results)
@@ -94,6 +110,8 @@ function parseArgs(argv) {
     brokerCore: 0, loadCore: 1, pause: null, out: 'bench/results', parserRounds: null, clusterSubs: null, clusterRates: null, clusterModes: null,
     overloadRate: 10000, overloadSeconds: 60, lingerMs: [0, 1, 2], redisCore: null, nodeEnv: {},
     subConns: null, subsPerConn: null };
+  o.only = o.only.filter((x) => !OPT_IN_STEPS.includes(x));
+  const list = (a, v) => { const xs = v.split(',').map(Number); if (!xs.length || xs.some((x) => !(x > 0))) throw new UsageError(`${a} needs positive numbers, comma-separated`); return xs; };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`); return argv[++i]; };
@@ -135,6 +153,14 @@ function parseArgs(argv) {
       }
       case '--sub-conns': o.subConns = Math.max(1, Math.round(num())); break;
       case '--subs-per-conn': o.subsPerConn = Math.max(1, Math.round(num())); break;
+      case '--compare-systems': o.compareSystems = val().split(',').map((s) => s.trim()).filter(Boolean); if (o.compareSystems.some((x) => !COMPARE_SYSTEMS.includes(x))) throw new UsageError(`--compare-systems: known are ${COMPARE_SYSTEMS.join(',')}`); break;
+      case '--compare-scenarios': o.compareScenarios = val().split(',').map((s) => s.trim()).filter(Boolean); if (o.compareScenarios.some((x) => !COMPARE_SCENARIOS.includes(x))) throw new UsageError(`--compare-scenarios: known are ${COMPARE_SCENARIOS.join(',')}`); break;
+      case '--compare-subs': o.compareSubs = list(a, val()); break;
+      case '--compare-rates': o.compareRates = list(a, val()); break;
+      case '--compare-conns': o.compareConns = Math.round(num()); break;
+      case '--compare-procs': o.compareProcs = Math.round(num()); break;
+      case '--compare-seconds': { const [warmup, duration, drain] = list(a, val()); if (drain == null) throw new UsageError('--compare-seconds needs WARMUP,DURATION,DRAIN'); o.compareTimes = { warmup, duration, drain }; break; }
+      case '--charts-dir': o.chartsDir = val(); break;
       case '--broker-core': o.brokerCore = Math.round(num()); break;
       case '--load-core': o.loadCore = Math.round(num()); break;
       case '--pause': o.pause = num(); break;
@@ -169,6 +195,7 @@ function parseArgs(argv) {
   o.redisCore ??= o.brokerCore;
   o.subConns ??= q ? 500 : 2000;
   o.subsPerConn ??= 20;
+  if (o.only.includes('compare')) compareDefaults(o);
   return o;
 }
 class UsageError extends Error {}
@@ -684,6 +711,9 @@ function summary(o, machine) {
   const sb = subscriptionsSummary(o, records, { fmt, cell, median, brokerFlags });
   L.push(...sb.lines);
   flags.push(...sb.flags);
+  const cmp = compareSummary(o, records, { fmt, cell });
+  L.push(...cmp.lines);
+  flags.push(...cmp.flags);
 
   if (flags.length) L.push('## Warnings', '', ...flags.map((f) => `- ${f}`), '');
 
@@ -692,7 +722,7 @@ function summary(o, machine) {
   const seen = new Set();
   for (const x of records.filter((r) => r.type === 'run' && (r.round ?? 1) === 1)) {
     const cmds = typeof x.cmd === 'string' ? [x.cmd] : Object.values(x.cmd ?? {}).filter(Boolean);
-    const key = [x.bench, x.mode, x.contender].filter(Boolean).join('/');
+    const key = [x.bench, x.mode, x.contender, x.scenario, x.system].filter(Boolean).join('/');
     if (seen.has(key)) continue;
     seen.add(key);
     L.push(`# ${key}`, ...cmds);
@@ -734,6 +764,10 @@ async function main() {
     log(`WARNING: ${clusterPreflight()}: skipping cluster`);
     o.only = o.only.filter((x) => x !== 'cluster');
   }
+  if (o.only.includes('compare') && comparePreflight().length) {
+    log(`WARNING: compare needs ${comparePreflight().join(' and ')}: skipping compare`);
+    o.only = o.only.filter((x) => x !== 'compare');
+  }
   fs.mkdirSync(o.out, { recursive: true });
   const stamp = new Date(T0).toISOString().replace(/[:.]/g, '-');
   OUT_FILE = path.join(o.out, `${stamp}${o.quick ? '-quick' : ''}.jsonl`);
@@ -745,7 +779,8 @@ async function main() {
 
   const clusterHelpers = { start, stop, stopBroker, waitFor, freePort, canConnect, httpOk, runLoad, record, log, sleep, fmt, BROKER_MAIN };
   const steps = { parser: benchParser, fanout: benchFanout, fixed: benchFixed, idle: benchIdle, syscalls: benchSyscalls, cluster: (x) => benchCluster(x, clusterHelpers),
-    subscriptions: (x) => benchSubscriptions(x, { ...clusterHelpers, nofileSoft }) };
+    subscriptions: (x) => benchSubscriptions(x, { ...clusterHelpers, nofileSoft }),
+    compare: (x) => benchCompare(x, { ...clusterHelpers, startBroker, records: () => records }) };
   let failures = 0;
   for (const name of ALL) {
     if (!o.only.includes(name)) continue;
