@@ -18,8 +18,9 @@
 //               and flooding: published / accepted / refused (ERROR + x-sends-accepted) / delivered /
 //               told gaps (x-resume-gap, x-gap-messages) / silent loss per run
 //   overload-2x one --overload-seconds run of the same layout at twice the accepted rate of the flood runs
-//   linger      cross-node 1 -> 1 at 1000 msgs/s with STOMPEDE_REDIS_READ_LINGER_MS 0, 1, 2 (--linger-ms)
-//               and embedded: node CPU per message, latency
+//   linger      cross-node 1 -> 1 at 1000 msgs/s with STOMPEDE_REDIS_READ_LINGER_MS and
+//               STOMPEDE_REDIS_PUBLISH_LINGER_MS both 0, 1, 2 (--linger-ms), embedded and the floors:
+//               node CPU per message, latency
 //
 // As a program (`node bench/cluster.mjs load --help`) it is the load driver: one publisher on --pub-url,
 // --subs subscribers on every --sub-url, one JSON line on stdout. stompbench (one URL for publisher and
@@ -680,8 +681,17 @@ export const CLUSTER_LAYOUTS = {
   'cross-node': { nodes: 2, redis: true, pub: 0, subs: [1], label: 'cluster of 2, publisher on node 1, subscribers on node 2' },
   'same-node': { nodes: 2, redis: true, pub: 0, subs: [0], label: 'cluster of 2, publisher and subscribers on node 1 (node 2 idle)' },
   embedded: { nodes: 1, redis: false, pub: 0, subs: [0], label: 'one node, embedded broker (no STOMPEDE_REDIS_URL)' },
+  // The floors: what carrying a message costs on this machine with none of Stompede's work.
+  'bare-hop': { nodes: 2, redis: true, bare: true, pub: 0, subs: [1], label: 'floor: two bench/ref-hop-server.mjs over one Redis (raw XADD / XREAD, no Stompede), publisher on server 1, subscribers on server 2' },
+  'bare-embedded': { nodes: 1, redis: false, bare: true, pub: 0, subs: [0], label: 'floor: one bench/ref-hop-server.mjs without Redis (bare uWS publish)' },
 };
 const FLOW = ['cross-node', 'same-node', 'embedded'];
+const FLOORS = ['bare-hop', 'bare-embedded'];
+// Not bare-embedded at max rate: it sends one WebSocket message per SEND and subscriber where the
+// broker coalesces a turn's MESSAGE frames, so it is no floor there (about 5x the broker's cost).
+const THROUGHPUT = [...FLOW, 'bare-hop'];
+const REF_HOP_SERVER = 'bench/ref-hop-server.mjs';
+const LINGER_LABELS = { embedded: 'embedded (one node, no Redis)', 'bare-hop': 'floor: bare hop (ref-hop-server ×2 + Redis)', 'bare-embedded': 'floor: bare embedded (ref-hop-server, no Redis)' };
 const INTEREST_NODES = [1, 2, 3];
 
 function haveRedis() {
@@ -717,9 +727,10 @@ export const BENCH_LIMITS_ENV = { STOMPEDE_MAX_CONNECTIONS_PER_IP: '0', STOMPEDE
 export const RUN_ENV_KEYS = ['STOMPEDE_BIND', 'STOMPEDE_WS_PORT', 'STOMPEDE_TCP_PORT', 'STOMPEDE_ADMIN_PORT', 'STOMPEDE_DRAIN_GRACE_MS', 'STOMPEDE_DRAIN_WINDOW_MS', 'STOMPEDE_LOG_LEVEL', 'STOMPEDE_NODE_ID', 'STOMPEDE_REDIS_URL'];
 
 // extraEnv: --node-env, then what the run itself sets (the linger runs' STOMPEDE_REDIS_READ_LINGER_MS).
-export async function startNodes(o, h, n, redisPort, extraEnv = {}) {
+export async function startNodes(o, h, n, redisPort, extraEnv = {}, bare = false) {
   const recs = await Promise.all(Array.from({ length: n }, async (_, i) => {
     const port = await h.freePort();
+    if (bare) return startBare(o, h, i, port, redisPort);
     const env = { ...BENCH_LIMITS_ENV, ...extraEnv, STOMPEDE_BIND: '127.0.0.1', STOMPEDE_WS_PORT: String(port), STOMPEDE_TCP_PORT: '0', STOMPEDE_ADMIN_PORT: '0', STOMPEDE_DRAIN_GRACE_MS: '0', STOMPEDE_DRAIN_WINDOW_MS: '0', STOMPEDE_LOG_LEVEL: 'warn', STOMPEDE_NODE_ID: `bench-${i + 1}`,
       // explicit either way: a STOMPEDE_REDIS_URL in the caller's environment must not reach the embedded contender
       STOMPEDE_REDIS_URL: redisPort ? `redis://127.0.0.1:${redisPort}` : '' };
@@ -735,6 +746,14 @@ export async function startNodes(o, h, n, redisPort, extraEnv = {}) {
     throw e;
   }
   return recs;
+}
+
+function startBare(o, h, i, port, redisPort) {
+  const argv = ['taskset', '-c', String(o.brokerCore), 'node', REF_HOP_SERVER, '--port', String(port), ...(redisPort ? ['--redis-port', String(redisPort)] : [])];
+  const rec = h.start(`node-${i + 1}`, argv, {});
+  rec.port = port;
+  rec.url = `ws://127.0.0.1:${port}/ws`;
+  return rec;
 }
 
 // The topic streams and their consumer groups (one per node) as Redis reports them after the drain
@@ -775,7 +794,7 @@ async function clusterRun(o, h, { mode, contender, layout = contender, round, su
   const cmd = {};
   try {
     if (L.redis) { redis = await startRedis(o, h, redisCore); cmd.redis = redis.cmd; }
-    nodes = await startNodes(o, h, L.nodes, redis?.port, nodeEnv);
+    nodes = await startNodes(o, h, L.nodes, redis?.port, nodeEnv, L.bare);
     nodes.forEach((n) => { cmd[n.name] = n.cmd; });
     const args = ['load', '--pub-url', nodes[L.pub].url, ...L.subs.flatMap((i) => ['--sub-url', nodes[i].url]), '--subs', subs, '--size', 128, '--rate', rate,
       ...(flood ? ['--no-receipts'] : []),
@@ -828,7 +847,7 @@ export async function benchCluster(o, h) {
     note: `broker nodes and redis-server pinned to core ${o.brokerCore}, load to core ${o.loadCore}${redisCore !== o.brokerCore ? `; the latency variant pins redis-server to core ${redisCore}` : ''}` });
   const modes = new Set(o.clusterModes);
   for (let r = 0; r < o.rounds && modes.has('throughput'); r++) {
-    for (const c of rotate(FLOW, r)) await clusterRun(o, h, { mode: 'throughput', contender: c, round: r + 1, subs: o.clusterSubs, rate: 0, ...base });
+    for (const c of rotate(THROUGHPUT, r)) await clusterRun(o, h, { mode: 'throughput', contender: c, round: r + 1, subs: o.clusterSubs, rate: 0, ...base });
   }
   // latency; with --redis-core C (≠ the broker core) also the Redis layouts with redis-server on core C
   const latencySpecs = [...FLOW.map((c) => ({ contender: c, redisCore: o.brokerCore })),
@@ -872,9 +891,10 @@ export async function benchCluster(o, h) {
         extra: { capacity: { rate: capacity, source, runs: used.map((x) => ({ mode: x.mode, round: x.round, accepted_rate: x.result.accepted_rate })) } } });
     }
   }
-  // read linger: cross-node 1 -> 1 at 1000 msgs/s, STOMPEDE_REDIS_READ_LINGER_MS interleaved, embedded for reference
-  const lingerSpecs = [...lingerMs.map((ms) => ({ contender: `linger-${ms}`, layout: 'cross-node', env: { STOMPEDE_REDIS_READ_LINGER_MS: String(ms) }, extra: { linger_ms: ms } })),
-    { contender: 'embedded', layout: 'embedded', env: {}, extra: {} }];
+  // linger: cross-node 1 -> 1 at 1000 msgs/s, read and publish linger interleaved, embedded for reference
+  const lingerEnv = (ms) => ({ STOMPEDE_REDIS_READ_LINGER_MS: String(ms), STOMPEDE_REDIS_PUBLISH_LINGER_MS: String(ms) });
+  const lingerSpecs = [...lingerMs.map((ms) => ({ contender: `linger-${ms}`, layout: 'cross-node', env: lingerEnv(ms), extra: { linger_ms: ms } })),
+    { contender: 'embedded', layout: 'embedded', env: {}, extra: {} }, ...FLOORS.map((c) => ({ contender: c, layout: c, env: {}, extra: {} }))];
   for (let r = 0; r < o.rounds && modes.has('linger'); r++) {
     for (const s of rotate(lingerSpecs, r)) await clusterRun(o, h, { mode: 'linger', ...s, round: r + 1, subs: 1, rate: LINGER_RATE, ...short });
   }
@@ -951,7 +971,7 @@ export function clusterSummary(o, records, h) {
     L.push(`### Throughput: 1 publisher → ${subs} subscribers, 128 B, max rate (RECEIPT window 100)`, '');
     L.push(`| contender | published msgs/s | deliveries/s | vs same-node | vs embedded | p50 ms | p99 ms | nodes CPU % | Redis CPU % | core ${o.brokerCore} busy % | CPU µs/delivery (nodes+Redis) | Redis calls/msg | client CPU % | lost/dup/ooo | errors |`, '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     const med = (c) => median(ok(runs('throughput', c)).map((x) => x.result.publish_rate));
-    for (const c of FLOW) {
+    for (const c of THROUGHPUT) {
       const rs = runs('throughput', c);
       if (!rs.length) continue;
       const g = ok(rs).map((x) => x.result);
@@ -974,6 +994,11 @@ export function clusterSummary(o, records, h) {
     const verdict = (v) => (v == null ? '–' : v >= 0.5 ? 'met' : '**not met**');
     L.push('', `**cross-node / same-node = ${pct(rm)}** (ratio of the medians; target ≥ 50%: ${verdict(rm)}). Per round, the two ran back to back: ${cs.map((v) => (v == null ? '–' : pct(v))).join(', ')} (median ${pct(rr)}; ${nums(cs).filter((v) => v < 0.5).length} of ${nums(cs).length} rounds below 50%). ` +
       `same-node / embedded = ${pct(med('embedded') ? med('same-node') / med('embedded') : null)}, cross-node / embedded = ${pct(med('embedded') ? med('cross-node') / med('embedded') : null)}. Ratios of published msgs/s (deliveries/s = msgs/s × subscribers).`, '');
+    const perDelivery = (c) => median(ok(runs('throughput', c)).map((x) => cpuPerDelivery(x.result)));
+    const cpuRatio = (a, b) => (perDelivery(a) != null && perDelivery(b) > 0 ? `${fmt(perDelivery(a) / perDelivery(b), 2)}×` : '–');
+    L.push(`**CPU per delivery, cross-node / embedded = ${cpuRatio('cross-node', 'embedded')}** (target ≤ 1.5×)` +
+      (runs('throughput', 'bare-hop').length ? `; bare hop / embedded = ${cpuRatio('bare-hop', 'embedded')}: two servers with no broker work at all (one MESSAGE per entry, no coalescing) carrying the same load through Redis on this machine's one shared core` : '') +
+      '. Medians of µs per delivery (nodes + Redis).', '');
   }
 
   // latency
@@ -1087,7 +1112,7 @@ export function clusterSummary(o, records, h) {
     L.push('', acctNote, '');
   }
 
-  // read linger
+  // read and publish linger
   const lg = runs('linger');
   if (lg.length) {
     const rate = lg[0].rate;
@@ -1098,18 +1123,21 @@ export function clusterSummary(o, records, h) {
       const read = Object.values(r.metrics ?? {}).reduce((a, m) => a + (m['stompede_cluster_entries_read_total'] ?? 0), 0);
       return r.redis?.xread > 0 ? read / r.redis.xread : null;
     };
-    const embP = (p) => median(ok(runs('linger', 'embedded')).map((x) => x.result.lat_ms[p]));
-    L.push(`### Read linger (STOMPEDE_REDIS_READ_LINGER_MS) at ${fmt(rate)} msgs/s: 1 publisher → 1 subscriber, cross-node`, '');
+    // a floor's hop is measured against the embedded floor
+    const embP = (p, c) => median(ok(runs('linger', FLOORS.includes(c) ? 'bare-embedded' : 'embedded')).map((x) => x.result.lat_ms[p]));
+    L.push(`### Linger (STOMPEDE_REDIS_READ_LINGER_MS and STOMPEDE_REDIS_PUBLISH_LINGER_MS, both) at ${fmt(rate)} msgs/s: 1 publisher → 1 subscriber, cross-node`, '');
     L.push('| contender | published msgs/s | node CPU µs/msg per interested node | node 1 (publishes) µs/msg | node 2 (reads, delivers) µs/msg | Redis µs/msg | entries per read | p50 ms | p99 ms | p50 − embedded | p99 − embedded | target (≤ 100 µs/msg per interested node) | lost/dup/ooo |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    const cs = [...new Set(lg.map((x) => x.contender))].sort((a, b) => (a === 'embedded' ? 1 : b === 'embedded' ? -1 : (Number(a.split('-')[1]) - Number(b.split('-')[1]))));
+    const order = (c) => (c.startsWith('linger-') ? Number(c.split('-')[1]) : 1e6 + [...FLOW, ...FLOORS].indexOf(c));
+    const cs = [...new Set(lg.map((x) => x.contender))].sort((a, b) => order(a) - order(b));
     for (const c of cs) {
       const rs = runs('linger', c);
       const g = ok(rs).map((x) => x.result);
       const perNode = g.map((r) => { const v = nodesUs(r); return v == null ? null : v / interested(r); });
       const m = median(perNode);
-      const d = (p) => { const v = median(g.map((r) => r.lat_ms[p])); const e = embP(p); return v == null || e == null || c === 'embedded' ? null : v - e; };
-      const label = c === 'embedded' ? 'embedded (one node, no Redis)' : `linger ${c.split('-')[1]} ms`;
-      L.push(`| ${label} | ${cell(g.map((r) => r.publish_rate))} | **${cell(perNode, 1)}** | ${cell(g.map((r) => us(r, 'node-1')), 1)} | ${c === 'embedded' ? '–' : cell(g.map((r) => us(r, 'node-2')), 1)} | ${cell(g.map((r) => us(r, 'redis')), 1)} | ${cell(g.map(entriesPerRead), 2)} | ${cell(g.map((r) => r.lat_ms.p50), 3)} | ${cell(g.map((r) => r.lat_ms.p99), 3)} | ${d('p50') == null ? '–' : fmt(d('p50'), 3)} | ${d('p99') == null ? '–' : fmt(d('p99'), 3)} | ${c === 'embedded' ? '' : m == null ? '–' : m <= 100 ? 'met' : '**not met**'} | ${lost(g)}${lost(g) ? ' ⚠' : ''}${rs.length > g.length ? ` (${rs.length - g.length} run(s) failed)` : ''} |`);
+      const oneNode = !layoutOf(c.startsWith('linger-') ? 'cross-node' : c).redis;
+      const d = (p) => { const v = median(g.map((r) => r.lat_ms[p])); const e = embP(p, c); return v == null || e == null || oneNode ? null : v - e; };
+      const label = LINGER_LABELS[c] ?? `linger ${c.split('-')[1]} ms`;
+      L.push(`| ${label} | ${cell(g.map((r) => r.publish_rate))} | **${cell(perNode, 1)}** | ${cell(g.map((r) => us(r, 'node-1')), 1)} | ${oneNode ? '–' : cell(g.map((r) => us(r, 'node-2')), 1)} | ${cell(g.map((r) => us(r, 'redis')), 1)} | ${cell(g.map(entriesPerRead), 2)} | ${cell(g.map((r) => r.lat_ms.p50), 3)} | ${cell(g.map((r) => r.lat_ms.p99), 3)} | ${d('p50') == null ? '–' : fmt(d('p50'), 3)} | ${d('p99') == null ? '–' : fmt(d('p99'), 3)} | ${oneNode || FLOORS.includes(c) ? '' : m == null ? '–' : m <= 100 ? 'met' : '**not met**'} | ${lost(g)}${lost(g) ? ' ⚠' : ''}${rs.length > g.length ? ` (${rs.length - g.length} run(s) failed)` : ''} |`);
       rs.forEach((x) => check('linger', x));
     }
     L.push('', `CPU µs/msg = the process's CPU time over the measured window (utime + stime from /proc, 10 ms ticks) / SENDs published in it. Per interested node = all nodes' CPU / messages / nodes with a subscriber (1 here: node 2; node 1 only ingests and XADDs, its CPU is in the sum). Entries per read = the nodes' \`stompede_cluster_entries_read_total\` / XREAD(GROUP) calls over the Redis span. Contenders interleaved per round, order rotated.`, '');

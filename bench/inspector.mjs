@@ -4,6 +4,9 @@
 // heap snapshots (HeapProfiler.takeHeapSnapshot), which it sums up by class.
 import WebSocket from 'ws';
 
+/** V8's --bytecode-old-age default: full collections a function's bytecode survives unused. */
+const BYTECODE_OLD_AGE = 5;
+
 /** The inspector's WebSocket URL, from the "Debugger listening on ws://..." line node prints on stderr. */
 export function inspectorUrl(stderr) {
   return /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1] ?? null;
@@ -48,6 +51,16 @@ export class Inspector {
       this.pending.set(id, { method, resolve, reject });
       this.ws.send(JSON.stringify({ id, method, params }));
     });
+  }
+
+  /**
+   * Full collections until V8 has flushed the bytecode of every function not run meanwhile (it
+   * does after --bytecode-old-age collections, 5 by default). Without this, code compiled for a
+   * step that is over (connecting, subscribing) is dropped at a random later reading, which at a
+   * few hundred kilobytes of growth made the heap seem to shrink while the snapshots grew.
+   */
+  async settle() {
+    for (let i = 0; i < BYTECODE_OLD_AGE + 1; i++) await this.send('HeapProfiler.collectGarbage');
   }
 
   /**

@@ -81,7 +81,8 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
                         (default all; --quick throughput,latency,commands)
   --overload-rate R     cluster overload: the fixed publish rate beside the flood (default 10000)
   --overload-seconds S  cluster overload-2x: length of the run at twice the capacity (default 60)
-  --linger-ms LIST      cluster linger: STOMPEDE_REDIS_READ_LINGER_MS values (default 0,1,2)
+  --linger-ms LIST      cluster linger: values for STOMPEDE_REDIS_READ_LINGER_MS and
+                        STOMPEDE_REDIS_PUBLISH_LINGER_MS, set together (default 0,1,2)
   --redis-core C        cluster latency: also run the Redis layouts with redis-server pinned to core C
                         (default: the broker core, as every other cluster run)
   --node-env KEY=VALUE  extra environment for every cluster node (repeatable; recorded in every run
@@ -330,7 +331,7 @@ async function startBroker(o, name) {
 // The start-up warning that the benchmarked broker is open (STOMPEDE_AUTH=anonymous, as every
 // contender runs) is expected; any other warning during a run is reported.
 const OPEN_ACCESS_WARNING = /"msg":"STOMP authentication is OFF/;
-const logLines = (rec) => (rec.out + rec.err).split('\n').filter((l) => l.trim() && !/^ref-uws-server: (uWebSockets|listening)/.test(l) && !OPEN_ACCESS_WARNING.test(l));
+const logLines = (rec) => (rec.out + rec.err).split('\n').filter((l) => l.trim() && !/^ref-(uws|hop)-server: (uWebSockets|listening)/.test(l) && !OPEN_ACCESS_WARNING.test(l));
 
 // After the load client has gone: Stompede's open-connection gauge should be back to 0.
 async function connectionsLeft(rec) {

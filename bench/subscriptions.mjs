@@ -34,6 +34,8 @@ const NAMINGS = ['distinct', 'shared'];
 const TARGET_RSS_BYTES = { distinct: 1000, shared: 300 };
 /** The breakdown lists classes that grew by at least a byte per subscription, the largest first, at most this many. */
 const BREAKDOWN_ROWS = 25;
+/** Memory readings per state; the median is kept (sample()). */
+const READINGS = 3;
 
 // ====================================================================== load driver
 
@@ -190,11 +192,21 @@ async function waitStep(h, rec, name) {
   return found;
 }
 
-/** Memory after a full GC, once the turn's output has gone out. `--hold` seconds let the broker settle. */
+/**
+ * Memory after a full GC, once the turn's output has gone out. `--hold` seconds let the broker
+ * settle, then enough collections to flush the code of the step that just ended (Inspector.settle),
+ * so that both states hold the same compiled code. The snapshot comes before the reading: taking one
+ * lets V8 drop things (feedback) that a reading before it would count. The reading is the median of
+ * READINGS: what the broker's timers allocate between a collection and the reading moves heapUsed
+ * by up to ~100 KB on an idle broker, more on a busy machine.
+ */
 async function sample(o, h, broker, snapshot) {
   await h.sleep(o.hold * 1000);
-  const memory = await broker.inspector.memoryAfterGc();
+  await broker.inspector.settle();
   const classes = snapshot ? classTotals(await broker.inspector.heapSnapshot()) : null;
+  const readings = [];
+  for (let i = 0; i < READINGS; i++) readings.push(await broker.inspector.memoryAfterGc());
+  const memory = readings.sort((a, b) => a.heapUsed - b.heapUsed)[READINGS >> 1];
   return { memory, classes };
 }
 
@@ -285,7 +297,7 @@ export function subscriptionsSummary(o, records, h) {
     const first = g[0];
     L.push(`| ${naming} (${naming === 'distinct' ? '/topic/user.<n>.feed<k>' : '/topic/feed<k>'}) | ${fmt(first.subscriptions)} | ${cell(g.map((r) => r.heap_bytes_per_sub))} | ${cell(g.map((r) => r.rss_bytes_per_sub))} | ≤ ${fmt(target)}: ${rss == null ? '–' : rss <= target ? 'met' : '**not met**'} | ${cell(g.map((r) => r.outside_heap_bytes_per_sub))} | ${mb(first.before.heapUsed)} → ${mb(first.after.heapUsed)} | ${mb(first.before.rss)} → ${mb(first.after.rss)} | ${cell(g.map((r) => r.subscribe_s), 2)} |`);
   }
-  L.push('', 'Per subscription = (after subscribing − connections only) / subscriptions, each state read after a forced full GC (HeapProfiler.collectGarbage over the inspector, then process.memoryUsage()) on a fresh broker per run. Heap = V8 heapUsed. Outside the V8 heap = RSS − heapTotal (the heap\'s committed pages): mostly uWS\'s C++ topic tree (a topic per fan-out group, a node per socket and topic) and malloc.', '');
+  L.push('', 'Per subscription = (after subscribing − connections only) / subscriptions, each state read after forced full GCs (HeapProfiler.collectGarbage over the inspector, enough of them for V8 to flush the code of the step just done, then process.memoryUsage(), the median of three readings) on a fresh broker per run. Heap = V8 heapUsed. Outside the V8 heap = RSS − heapTotal (the heap\'s committed pages): mostly uWS\'s C++ topic tree (a topic per fan-out group, a node per socket and topic) and malloc.', '');
   for (const naming of NAMINGS) {
     const b = all.find((x) => x.mode === 'breakdown' && x.contender === naming && x.result?.classes);
     if (!b) continue;

@@ -58,13 +58,26 @@ export class Roaming {
   }
 }
 
-/** Publishes numbered messages to one topic at a fixed rate, a RECEIPT asked for each. */
-export class TopicPublisher {
+/** What a NumberedSender sends, and whom it tells. */
+interface Numbering {
+  readonly destination: string;
+  /** Receipt ids are this, a dash and the number. */
+  readonly receiptPrefix: string;
+  /** The header that names the sender (its index) in each message, beside x-soak-seq. */
+  readonly senderHeader: string;
+  /** A SEND is about to go out (queues count what was written, confirmed or not). */
+  readonly written?: (seq: number) => void;
+  /** Its RECEIPT came. */
+  readonly confirmed: (seq: number) => void;
+}
+
+/** Sends numbered messages to one destination at a fixed rate, a RECEIPT asked for each. */
+class NumberedSender {
   seq = 0;
   private readonly roaming: Roaming;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(nodes: Nodes, home: number, readonly index: number, private readonly ledger: TopicLedger, errors: ErrorTally, private readonly body: () => string) {
+  constructor(nodes: Nodes, home: number, readonly index: number, errors: ErrorTally, private readonly body: () => string, private readonly numbering: Numbering) {
     this.roaming = new Roaming(nodes, home, errors, () => {});
   }
 
@@ -73,7 +86,7 @@ export class TopicPublisher {
     this.timer = setInterval(() => this.tick(), 1000 / ratePerS);
   }
 
-  /** Stops publishing; the connection stays for the RECEIPTs still to come. */
+  /** Stops sending; the connection stays for the RECEIPTs still to come. */
   pause(): void {
     clearInterval(this.timer);
   }
@@ -87,13 +100,27 @@ export class TopicPublisher {
     const client = this.roaming.client;
     if (!client.connected) return;
     const seq = ++this.seq;
-    const receipt = `p${this.index}-${seq}`;
-    client.watchForReceipt(receipt, () => this.ledger.confirm(this.index, seq));
+    const { destination, receiptPrefix, senderHeader, written, confirmed } = this.numbering;
+    const receipt = `${receiptPrefix}-${seq}`;
+    written?.(seq);
+    client.watchForReceipt(receipt, () => confirmed(seq));
     try {
-      client.publish({ destination: topicOf(this.index), body: this.body(), headers: { receipt, 'x-soak-pub': String(this.index), 'x-soak-seq': String(seq) } });
+      client.publish({ destination, body: this.body(), headers: { receipt, [senderHeader]: String(this.index), 'x-soak-seq': String(seq) } });
     } catch {
       // The connection went between the check and the write: an unconfirmed SEND, as ledger.ts allows.
     }
+  }
+}
+
+/** Publishes numbered messages to one topic at a fixed rate, a RECEIPT asked for each. */
+export class TopicPublisher extends NumberedSender {
+  constructor(nodes: Nodes, home: number, index: number, ledger: TopicLedger, errors: ErrorTally, body: () => string) {
+    super(nodes, home, index, errors, body, {
+      destination: topicOf(index),
+      receiptPrefix: `p${index}`,
+      senderHeader: 'x-soak-pub',
+      confirmed: (seq) => ledger.confirm(index, seq),
+    });
   }
 }
 
@@ -141,41 +168,15 @@ export class TopicSubscriber {
 }
 
 /** Sends numbered messages to one queue at a fixed rate, a RECEIPT asked for each. */
-export class QueueProducer {
-  seq = 0;
-  private readonly roaming: Roaming;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(nodes: Nodes, home: number, readonly index: number, private readonly queue: string, private readonly ledger: QueueLedger, errors: ErrorTally, private readonly body: () => string) {
-    this.roaming = new Roaming(nodes, home, errors, () => {});
-  }
-
-  start(ratePerS: number): void {
-    this.roaming.start();
-    this.timer = setInterval(() => this.tick(), 1000 / ratePerS);
-  }
-
-  pause(): void {
-    clearInterval(this.timer);
-  }
-
-  stop(): Promise<void> {
-    this.pause();
-    return this.roaming.stop();
-  }
-
-  private tick(): void {
-    const client = this.roaming.client;
-    if (!client.connected) return;
-    const seq = ++this.seq;
-    const receipt = `q${this.index}-${seq}`;
-    this.ledger.written(this.index, seq);
-    client.watchForReceipt(receipt, () => this.ledger.confirm(this.index, seq));
-    try {
-      client.publish({ destination: this.queue, body: this.body(), headers: { receipt, 'x-soak-prod': String(this.index), 'x-soak-seq': String(seq) } });
-    } catch {
-      // unconfirmed, see tick() of TopicPublisher
-    }
+export class QueueProducer extends NumberedSender {
+  constructor(nodes: Nodes, home: number, index: number, queue: string, ledger: QueueLedger, errors: ErrorTally, body: () => string) {
+    super(nodes, home, index, errors, body, {
+      destination: queue,
+      receiptPrefix: `q${index}`,
+      senderHeader: 'x-soak-prod',
+      written: (seq) => ledger.written(index, seq),
+      confirmed: (seq) => ledger.confirm(index, seq),
+    });
   }
 }
 

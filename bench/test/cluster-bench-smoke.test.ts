@@ -67,7 +67,8 @@ test('bench/run.mjs --only cluster --quick: every run delivers every message onc
     const records = readFileSync(join(out, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunRecord);
     const runs = records.filter((r) => r.type === 'run' && r.bench === 'cluster');
     const seen = (mode: string): string[] => runs.filter((r) => r.mode === mode).map((r) => r.contender ?? '').sort();
-    assert.deepEqual(seen('throughput'), ['cross-node', 'embedded', 'same-node']);
+    // bare-hop: the floor (bench/ref-hop-server.mjs), checked like the broker's runs below
+    assert.deepEqual(seen('throughput'), ['bare-hop', 'cross-node', 'embedded', 'same-node']);
     assert.deepEqual(seen('latency'), ['cross-node', 'embedded', 'same-node']);
     assert.deepEqual(seen('commands'), ['1-node', '2-nodes', '3-nodes']);
 

@@ -38,9 +38,11 @@ interface RunRecord {
   broker?: { crashed: boolean; log_lines: number; log_tail: string[] } | null;
 }
 
-const CONNS = 100;
-const PER_CONN = 5;
-const SLACK_BYTES = 256 * 1024;
+// Enough subscriptions (~1–2 MB of heap) that heapUsed's noise after a GC (a few hundred KB on a
+// busy machine) cannot hide whether the snapshots' breakdown matches the growth.
+const CONNS = 300;
+const PER_CONN = 10;
+const SLACK_BYTES = 384 * 1024;
 
 test('bench/run.mjs --only subscriptions --quick: both namings measured, the breakdown adds up', { skip: hasTaskset ? false : 'needs taskset', timeout: 180_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'stompede-subscriptions-bench-'));
@@ -78,7 +80,7 @@ test('bench/run.mjs --only subscriptions --quick: both namings measured, the bre
     }
 
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
-    assert.match(md, /## Memory per subscription \(100 WebSocket connections × 5 subscriptions\)/);
+    assert.match(md, new RegExp(`## Memory per subscription \\(${CONNS} WebSocket connections × ${PER_CONN} subscriptions\\)`));
     assert.match(md, /### Heap by object, distinct destinations/);
     assert.match(md, /### Heap by object, shared destinations/);
   } finally {

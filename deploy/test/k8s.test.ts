@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { LIVENESS_SERVICE, READINESS_SERVICE } from '../../libs/control/src/health.js';
-import { parseConfig } from '../../services/broker/src/config.js';
-import { SETTINGS, type BrokerConfig } from '../../services/broker/src/settings.js';
+import { SETTINGS } from '../../services/broker/src/settings.js';
 import { readDockerfile, REPO, stageNamed } from './helpers/dockerfile.js';
 import { RUNTIME_STAGE } from './helpers/image-layout.js';
-import { brokerContainer, brokerDeployment, containerEnv, kubectlMissing, type EnvValue, named, ofKind, OVERLAYS, renderOverlay, type K8sObject } from './helpers/k8s.js';
+import { brokerContainer, brokerDeployment, kubectlMissing, named, ofKind, OVERLAYS, renderOverlay, type K8sObject } from './helpers/k8s.js';
+import { brokerConfig } from './helpers/k8s-config.js';
 
 // Sizing inputs, from docs/benchmarks.md; docs/kubernetes.md ("Sizing") shows the same arithmetic.
 const IDLE_CONNECTION_BYTES = 2_200; // broker RSS per idle WebSocket connection
@@ -26,13 +26,8 @@ const SLOW_READERS = 16; // connections allowed to fill STOMPEDE_MAX_PENDING_OUT
 const LIMIT_HEADROOM = 1.25; // garbage not yet collected, bursts
 /** Time a node needs after its last client is gone: close listeners, Redis, the admin server. */
 const STOP_MARGIN_SEC = 15;
-/** Values the cluster fills in (downward API), as they would look. */
-const FIELD_EXAMPLES: Record<string, string> = { 'metadata.name': 'stompede-7d9f8b6c5-x2k7p', 'status.podIP': '10.42.3.17' };
-/** Keys of the Secrets the operator creates (overlays/prod/kustomization.yaml), in the documented form. */
-const SECRET_EXAMPLES: Record<string, string> = {
-  'stompede-redis/url': 'rediss://:s3cret@stompede-redis.abc123.cache.example:6380',
-  'stompede-auth/jwt-secret': 'c2f0e3a1b4d5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f',
-};
+/** The container ports clients connect to: WebSocket, STOMP over TCP, STOMP over TLS (components/tls). */
+const CLIENT_PORTS = ['ws', 'stomp', 'stomp-tls'];
 
 const skip = kubectlMissing();
 const SETTING_NAMES = new Set(SETTINGS.map((s) => s.env));
@@ -52,27 +47,17 @@ function quantityBytes(q: string): number {
   return Number(m[1]) * unit;
 }
 
-/** The broker's configuration as the pod would get it, through the broker's own parser. */
-function brokerConfig(objects: readonly K8sObject[]): { config: BrokerConfig; env: Map<string, EnvValue> } {
-  const env = containerEnv(objects, brokerContainer(objects));
-  const literal: Record<string, string> = {};
-  for (const [name, value] of env) {
-    if ('value' in value) literal[name] = value.value;
-    else if (value.external.startsWith('field ')) literal[name] = FIELD_EXAMPLES[value.external.slice(6)] ?? assert.fail(`no example for ${value.external}`);
-    else {
-      const secret = /^Secret (\S+) key (\S+)$/.exec(value.external);
-      literal[name] = (secret && SECRET_EXAMPLES[`${secret[1]}/${secret[2]}`]) ?? assert.fail(`${name}: no documented example for ${value.external}`);
-    }
-  }
-  return { config: parseConfig([], literal).config, env };
-}
-
 for (const overlay of OVERLAYS) {
   describe(`deploy/k8s/overlays/${overlay}`, { skip }, () => {
     const objects = skip ? [] : renderOverlay(overlay);
     const deployment = skip ? {} : brokerDeployment(objects);
     const container = skip ? {} : brokerContainer(objects);
     const workloads = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')];
+
+    it('labels every object it renders part-of stompede, the generated ones included', () => {
+      const unlabelled = objects.filter((o) => o['metadata']['labels']?.['app.kubernetes.io/part-of'] !== 'stompede');
+      assert.deepEqual(unlabelled.map((o) => `${o['kind']} ${o['metadata']['name']}`), []);
+    });
 
     it('selects its own pods: workloads, Services, the PDB, policies, spread constraints', () => {
       for (const w of workloads) assert.ok(matches(w['spec']['selector']['matchLabels'], podLabels(w)), `${w['kind']} ${w['metadata']['name']}`);
@@ -120,20 +105,6 @@ for (const overlay of OVERLAYS) {
       const { env } = brokerConfig(objects);
       for (const name of env.keys()) assert.ok(SETTING_NAMES.has(name), `${name} is not a setting of the broker (services/broker/src/settings.ts)`);
       assert.deepEqual(env.get('STOMPEDE_NODE_ID'), { external: 'field metadata.name' }, 'each node is named after its pod');
-    });
-
-    it('mounts every file a setting names, from a Secret', () => {
-      const { config } = brokerConfig(objects);
-      const mounts = container['volumeMounts'] as K8sObject[];
-      const volumes = deployment['spec']['template']['spec']['volumes'] as K8sObject[];
-      const files = [config.adminTokenFile, (config as unknown as Record<string, unknown>)['usersFile']].filter((f): f is string => typeof f === 'string' && f !== '');
-      assert.ok(files.length > 0);
-      for (const file of files) {
-        const mount = mounts.find((m) => file.startsWith(`${m['mountPath']}/`));
-        assert.ok(mount, `${file} is on a mounted volume`);
-        assert.equal(mount['subPath'], undefined, `${file}: no subPath, so that an updated Secret reaches the pod`);
-        assert.ok(volumes.find((v) => v['name'] === mount['name'])?.['secret'], `${file} comes from a Secret`);
-      }
     });
 
     it('drains in preStop with stompede-ctl against its own node, and the grace period covers the drain', () => {
@@ -225,7 +196,7 @@ for (const overlay of OVERLAYS) {
         assert.ok(ok, JSON.stringify(peer));
       }
       for (const rule of policy['spec']['ingress'] as K8sObject[]) {
-        if (rule['from'] === undefined) assert.ok((rule['ports'] as K8sObject[]).every((p) => p['port'] === 'ws' || p['port'] === 'stomp'), 'open to all: client ports only');
+        if (rule['from'] === undefined) assert.ok((rule['ports'] as K8sObject[]).every((p) => CLIENT_PORTS.includes(p['port'])), 'open to all: client ports only');
       }
       for (const redis of ofKind(objects, 'StatefulSet').filter((s) => podLabels(s)['app.kubernetes.io/name'] === 'redis')) {
         const guards = ofKind(objects, 'NetworkPolicy').filter((p) => matches(p['spec']['podSelector']['matchLabels'], podLabels(redis)));

@@ -93,3 +93,37 @@ function dataOf(objects: readonly K8sObject[], kind: string, name: string): Reco
   const decoded = Object.fromEntries(Object.entries((object['data'] ?? {}) as Record<string, string>).map(([k, v]) => [k, kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : v]));
   return { ...decoded, ...((object['stringData'] ?? {}) as Record<string, string>) };
 }
+
+/** Where a file the container reads comes from: its mount, the volume, and the ConfigMap or Secret key behind it. */
+export interface MountedFile {
+  readonly mount: K8sObject;
+  readonly volume: K8sObject;
+  /** 'ConfigMap', 'Secret', or another volume type (emptyDir, ...). */
+  readonly kind: string;
+  /** The ConfigMap or Secret the volume projects. */
+  readonly name: string | undefined;
+  /** Its key that becomes the file; undefined when the volume projects no such file (an items list without it). */
+  readonly key: string | undefined;
+  /** The file's text when the overlay renders the object; undefined for objects the operator creates. */
+  readonly content: string | undefined;
+}
+
+/** The mount holding `path` in the broker's pod (the deepest one), or undefined when no volume holds it. */
+export function mountedFile(objects: readonly K8sObject[], deployment: K8sObject, container: K8sObject, path: string): MountedFile | undefined {
+  const dir = (m: K8sObject): string => String(m['mountPath']).replace(/\/$/, '');
+  // A subPath mount is the file itself: found here so that the tests can say why it is wrong.
+  const mounts = ((container['volumeMounts'] ?? []) as K8sObject[]).filter((m) => path === dir(m) || path.startsWith(`${dir(m)}/`));
+  const mount = mounts.sort((a, b) => dir(b).length - dir(a).length)[0];
+  if (mount === undefined) return undefined;
+  const volume = (deployment['spec']['template']['spec']['volumes'] as K8sObject[]).find((v) => v['name'] === mount['name']);
+  if (volume === undefined) throw new Error(`volumeMount ${mount['name']} has no volume`);
+  const relative = path === dir(mount) ? String(mount['subPath'] ?? '') : path.slice(dir(mount).length + 1);
+  const source = (volume['configMap'] ?? volume['secret']) as K8sObject | undefined;
+  if (source === undefined) return { mount, volume, kind: Object.keys(volume).find((k) => k !== 'name') ?? 'unknown', name: undefined, key: undefined, content: undefined };
+  const kind = volume['configMap'] ? 'ConfigMap' : 'Secret';
+  const name = (source['name'] ?? source['secretName']) as string;
+  const items = source['items'] as K8sObject[] | undefined;
+  const key = items === undefined ? relative : items.find((i) => i['path'] === relative)?.['key'];
+  const content = key === undefined ? undefined : dataOf(objects, kind, name)?.[key];
+  return { mount, volume, kind, name, key, content };
+}

@@ -38,7 +38,7 @@ export class ChainAuthenticator implements Authenticator {
     this.now = o.now ?? Date.now;
     this.tooMany = Object.freeze({
       refused: TOO_MANY_FAILURES,
-      detail: `This address failed to log in ${o.failedLogins.max} times within ${o.failedLogins.windowMs} ms; try again later.`,
+      detail: `This address (for IPv6, its /64) failed to log in ${o.failedLogins.max} times within ${o.failedLogins.windowMs} ms; try again later.`,
     });
     this.busy = Object.freeze({
       refused: TOO_BUSY,

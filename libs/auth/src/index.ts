@@ -6,6 +6,7 @@ export { anonymousMethod, jwtMethod, usersMethod } from './methods.js';
 export { JwtVerifier, loadJwtKeys, looksLikeJwt, tokenOf, type JwtKeys } from './jwt.js';
 export { claimPermissions, claimValue, groupsOf } from './claims.js';
 export { AuthMetrics } from './metrics.js';
+export { addressKey } from './address-key.js';
 export { FailedLogins } from './throttle.js';
 export { DEFAULT_COST, formatPasswordHash, hashPassword, parsePasswordHash, PasswordHashError, verifyPassword, type PasswordHash, type ScryptCost } from './password.js';
 export { nameProblem, parseUsersFile, setUserEntry, UsersFileError, type UserEntry, type UserTable } from './users-file.js';

@@ -1,9 +1,12 @@
 -- Trims a topic stream to what is still needed: the destination's history, and every entry some
 -- node's consumer group has not read yet (so a node that lags loses nothing), at most the hard bound.
--- Groups of nodes the registry no longer knows are destroyed first (a dead node must not hold the
--- stream). KEYS: stream. ARGV: history, hard bound, '1' to destroy the groups of unknown nodes (only
--- when the caller read the registry just now), known node ids...
--- Returns { most entries any group still has to read (-1: unknown), length after trimming }.
+-- The groups the caller names are destroyed first (nodes gone for good: a dead node must not hold
+-- the stream); the caller decides that from two registry reads, so this script only reports the
+-- groups of nodes missing from the ids it is given (a node may have joined after the caller's read).
+-- KEYS: stream. ARGV: history, hard bound, n (how many known node ids follow; -1: the caller has no
+-- recent registry read, report nothing), the n known node ids, then the groups to destroy.
+-- Returns { most entries any group still has to read (-1: unknown), length after trimming, the
+-- names of kept groups whose node is not among the known ids... }.
 --
 -- Redis counts a group's reads one by one (entries-read), so a group that skips entries trimmed
 -- before it read them keeps a read counter short by that many, and its lag (entries-added minus
@@ -26,22 +29,24 @@ local function field(list, name)
   for i = 1, #list, 2 do if list[i] == name then return list[i + 1] end end
 end
 
-local known = {}
-for i = 4, #ARGV do known[ARGV[i]] = true end
-local destroy = ARGV[3] == '1'
+local knownCount = tonumber(ARGV[3])
+local known, doomed = {}, {}
+for i = 4, 3 + math.max(knownCount, 0) do known[ARGV[i]] = true end
+for i = 4 + math.max(knownCount, 0), #ARGV do doomed[ARGV[i]] = true end
 local keep = tonumber(ARGV[1])
 local hard = tonumber(ARGV[2])
 local maxLag = 0
 local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
 if groups.err then return { 0, 0 } end
-local kept = {}
+local kept, unknown = {}, {}
 for _, g in ipairs(groups) do
   local name = field(g, 'name')
   local lag = field(g, 'lag')
-  if destroy and not known[name] then
+  if doomed[name] then
     redis.call('XGROUP', 'DESTROY', KEYS[1], name)
   else
     kept[#kept + 1] = g
+    if knownCount >= 0 and not known[name] then unknown[#unknown + 1] = name end
     if type(lag) ~= 'number' then
       maxLag = -1
     elseif maxLag >= 0 and lag > maxLag then
@@ -67,4 +72,6 @@ for _, g in ipairs(kept) do
     redis.call('XGROUP', 'SETID', KEYS[1], field(g, 'name'), last)
   end
 end
-return { maxLag, field(info, 'length') }
+local reply = { maxLag, field(info, 'length') }
+for _, name in ipairs(unknown) do reply[#reply + 1] = name end
+return reply

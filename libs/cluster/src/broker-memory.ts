@@ -27,8 +27,14 @@ import {
   type UserHeaders,
 } from '@stompede/broker-api';
 
+/** A message kept for resume, with its position: replays and trims compare positions, never parse ids. */
+interface Kept {
+  readonly message: Message;
+  readonly position: StreamPosition;
+}
+
 interface History {
-  readonly messages: Deque<Message>;
+  readonly messages: Deque<Kept>;
   readonly length: number;
   /** Position of the newest message trimmed away, if any. */
   trimmed: StreamPosition | undefined;
@@ -75,9 +81,10 @@ export class MemoryBroker implements Broker, BrokerInspector {
   }
 
   publish(vhost: string, destination: string, headers: UserHeaders, body: Uint8Array): Completion {
-    const message = new Message(destination, formatMessageId(destination, this.clock.next()), headers, body);
+    const position = this.clock.next();
+    const message = new Message(destination, formatMessageId(destination, position), headers, body);
     const length = historyLength(this.history, destination);
-    if (length > 0) this.remember(queueKey(vhost, destination), length, message.retain());
+    if (length > 0) this.remember(queueKey(vhost, destination), length, { message: message.retain(), position });
     this.handler?.onTopicMessage(vhost, message);
   }
 
@@ -88,13 +95,13 @@ export class MemoryBroker implements Broker, BrokerInspector {
   replay(vhost: string, destination: string, afterId: string): Replay {
     const after = parseMessageId(afterId);
     const h = this.histories.get(queueKey(vhost, destination));
-    if (after === null || after.destination !== destination) return { messages: h ? [...h.messages] : [], gap: true };
+    if (after === null || after.destination !== destination) return { messages: h ? [...h.messages].map((k) => k.message) : [], gap: true };
     if (h === undefined) {
       // Nothing kept: fine if nothing was published since `after` in this process's lifetime.
       return { messages: [], gap: historyLength(this.history, destination) === 0 || comparePositions(after.position, this.started) < 0 };
     }
     const messages: Message[] = [];
-    for (const m of h.messages) if (comparePositions(parseMessageId(m.id)!.position, after.position) > 0) messages.push(m);
+    for (const k of h.messages) if (comparePositions(k.position, after.position) > 0) messages.push(k.message);
     const gap = h.trimmed !== undefined && comparePositions(h.trimmed, after.position) > 0;
     return { messages, gap: gap || comparePositions(after.position, this.started) < 0 };
   }
@@ -216,17 +223,14 @@ export class MemoryBroker implements Broker, BrokerInspector {
     });
   }
 
-  private remember(key: string, length: number, message: Message): void {
+  private remember(key: string, length: number, kept: Kept): void {
     let h = this.histories.get(key);
     if (h === undefined) {
       h = { messages: new Deque(), length, trimmed: undefined };
       this.histories.set(key, h);
     }
-    h.messages.push(message);
-    while (h.messages.length > h.length) {
-      const dropped = h.messages.shift()!;
-      h.trimmed = parseMessageId(dropped.id)!.position;
-    }
+    h.messages.push(kept);
+    while (h.messages.length > h.length) h.trimmed = h.messages.shift()!.position;
   }
 
   private add(q: MemoryQueue, entry: QueuedMessage, size: number, atHead: boolean): void {

@@ -64,11 +64,13 @@ export class RedisBroker implements Broker, BrokerInspector {
   async start(handler: BrokerHandler): Promise<void> {
     this.ctx.handler = handler;
     await this.replies.start(handler);
-    const commands = this.ctx.commands;
-    commands.on('ready', () => void this.onUp());
-    commands.on('close', () => this.onDown());
-    commands.on('error', () => {}); // reported through 'close' and the outage log
-    await connectNow(commands);
+    // Redis is up while both connections are: a publish needs the one, everything else the other.
+    for (const conn of [this.ctx.commands, this.ctx.streamWrites]) {
+      conn.on('ready', () => void this.onUp());
+      conn.on('close', () => this.onDown());
+      conn.on('error', () => {}); // reported through 'close' and the outage log
+    }
+    await Promise.all([connectNow(this.ctx.commands), connectNow(this.ctx.streamWrites)]);
     this.ctx.up = true;
     this.everUp = true;
     await this.replies.openInbox();
@@ -92,7 +94,7 @@ export class RedisBroker implements Broker, BrokerInspector {
     const wakeKeys = [...(await this.ctx.closeReaders()), ...(await this.followers.close())];
     // Nobody else reads a node's wake streams.
     if (this.ctx.up) await Promise.allSettled(wakeKeys.map((k) => cmd(this.ctx.commands, 'DEL', [k])));
-    await this.ctx.commands.quit().catch(() => this.ctx.commands.disconnect());
+    for (const conn of [this.ctx.commands, this.ctx.streamWrites]) await conn.quit().catch(() => conn.disconnect());
     this.ctx.handler = undefined;
   }
 
@@ -224,15 +226,16 @@ export class RedisBroker implements Broker, BrokerInspector {
   /**
    * Redis stopped answering without closing the connection (a network partition): count it as
    * unreachable now, and reconnect every connection, so that commands fail over to the outbox and
-   * local delivery instead of waiting for the path to come back. The command connection is reset,
-   * not closed: a closed socket's unsent commands would still reach Redis when the path heals,
-   * possibly after the outbox resent them, and readers would take the resent ones for repeats.
+   * local delivery instead of waiting for the path to come back. The command and write connections
+   * are reset, not closed: a closed socket's unsent commands would still reach Redis when the path
+   * heals, possibly after the outbox resent them, and readers would take the resent ones for repeats.
    */
   private stalled(): void {
     if (!this.ctx.up || this.closing) return;
     this.ctx.log.warn({ timeoutMs: this.ctx.o.timeoutMs }, 'Redis does not answer: treating it as unreachable and reconnecting');
     this.onDown();
     resetConnection(this.ctx.commands);
+    resetConnection(this.ctx.streamWrites);
     this.ctx.reconnectReaders();
     this.followers.reconnect();
   }
@@ -244,7 +247,7 @@ export class RedisBroker implements Broker, BrokerInspector {
   }
 
   private async onUp(): Promise<void> {
-    if (this.ctx.up || !this.everUp || this.closing) return;
+    if (this.ctx.up || !this.everUp || this.closing || !this.ctx.connected) return;
     this.ctx.up = true;
     this.ctx.log.info({ outboxMessages: this.topics.outbox.length }, 'Redis reachable again: re-registering and resuming');
     try {

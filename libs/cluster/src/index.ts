@@ -3,3 +3,4 @@
 export { MemoryBroker, type MemoryBrokerOptions } from './broker-memory.js';
 export { RedisBroker, type ClusterStats, type NodeSnapshot, type RedisBrokerOptions } from './broker-redis.js';
 export type { ClusterLog } from './redis/context.js';
+export { redisUrlProblem } from './redis/urls.js';

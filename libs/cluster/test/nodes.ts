@@ -89,6 +89,7 @@ export const BASE_OPTIONS = {
   claimIdleMs: 200,
   janitorMs: 25,
   readLingerMs: 0,
+  publishLingerMs: 0,
   streamMaxEntries: 100_000,
   streamLagPressure: 10_000,
   maxPublishesInFlight: 10_000,

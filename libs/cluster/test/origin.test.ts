@@ -14,6 +14,7 @@ describe('OriginTracker', () => {
     assert.deepEqual(t.read('a:1'), { skip: false, missing: 0 });
     assert.deepEqual(t.read('b:1'), { skip: false, missing: 0 });
     assert.deepEqual(t.read('a:2'), { skip: false, missing: 0 });
+    // `skip` is the reader's verdict "drop this repeat", not a skipped test.
     assert.deepEqual(t.read('a:2'), { skip: true, missing: 0 }, 'the same entry again (resent from an outbox)');
     assert.deepEqual(t.read('a:1'), { skip: true, missing: 0 });
   });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NONE, range, REDIS_SUITE, settle, text, useNodes, VHOST, type TestNode } from './nodes.js';
+import { connect } from 'node:net';
 import { encodeEntry } from '../src/redis/codec.js';
 import { eventually, redisUnavailable } from './redis.js';
 
@@ -22,6 +23,27 @@ describe('RedisBroker topics', { ...REDIS_SUITE, skip: redisUnavailable() }, () 
 
   const received = (n: TestNode, destination: string, body: string, count = 1): Promise<true> =>
     eventually(() => n.handler.count(destination, body) >= count, () => `${n.id} got ${body} on ${destination}; it has ${JSON.stringify(n.handler.bodies(destination))}`);
+
+  /**
+   * MONITOR on a raw socket (ioredis's monitor() can trip over output that comes before its OK).
+   * `written()`: per command that wrote messages to the stream `key`, its name and how many (one
+   * origin field each).
+   */
+  const monitorWrites = async (key: string): Promise<{ written: () => string[]; stop: () => void }> => {
+    const { port } = new URL(redis().url);
+    const monitor = connect(Number(port), '127.0.0.1');
+    monitor.write('MONITOR\r\n');
+    let output = '';
+    monitor.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+    const written = (): string[] =>
+      output.split('\r\n').flatMap((line) => {
+        const origins = line.match(/"[0-9a-f]{8}:\d+"/g)?.length ?? 0;
+        if (line.includes('[0 lua]') || !line.includes(`"${key}"`) || origins === 0) return [];
+        return [`${/\] "(\w+)"/.exec(line)![1]!.toUpperCase()} ${origins}`];
+      });
+    await eventually(() => output.startsWith('+OK'), 'MONITOR started');
+    return { written, stop: () => monitor.destroy() };
+  };
 
   test('published on A, watched on B: arrives once, message-id "<destination>@<stream id>", headers and body intact', async () => {
     const [a, b] = [await node('a'), await node('b')];
@@ -243,6 +265,55 @@ describe('RedisBroker topics', { ...REDIS_SUITE, skip: redisUnavailable() }, () 
     await eventually(() => b.handler.count(dest, 's3') === 1, 's3 on B');
     assert.deepEqual(b.handler.bodies(dest), ['s1', 's2', 's3']);
     assert.equal(b.broker.clusterStats().gaps, 0);
+  });
+
+  test('one batch in flight per stream: what is published meanwhile goes out as the next batch, in order', async (t) => {
+    if (redis().cannotRestart) return t.skip(`CLIENT PAUSE would stall a shared Redis: ${redis().cannotRestart}`);
+    const [a, b] = [await node('a'), await node('b')];
+    const dest = '/topic/in-flight';
+    await b.broker.watch(VHOST, dest);
+    await a.broker.publish(VHOST, dest, NONE, text('announced'), true);
+    const { written, stop } = await monitorWrites(keys().topic(VHOST, dest));
+    try {
+      // Redis holds A's first XADD: the stream has a batch in flight while 20 more SENDs come in,
+      // each in a turn of its own.
+      await redis().inspect.client('PAUSE', 300, 'WRITE');
+      const stored = [a.broker.publish(VHOST, dest, NONE, text('first'), true)];
+      for (const body of range(20)) {
+        await new Promise(setImmediate);
+        stored.push(a.broker.publish(VHOST, dest, NONE, text(body), true)!);
+      }
+      await Promise.all(stored);
+      await received(b, dest, 'm19');
+      // MONITOR's lines can come after the replies: destroying its socket first would lose them.
+      await eventually(() => written().length >= 2, 'both commands seen by MONITOR');
+    } finally {
+      stop();
+    }
+    assert.deepEqual(written(), ['XADD 1', 'EVAL 20'], 'the first SEND alone, then the 20 that waited for it in one publish script');
+    assert.deepEqual(b.handler.bodies(dest), ['announced', 'first', ...range(20)], 'in publish order');
+  });
+
+  test('a publish linger: SENDs in separate turns within it go to Redis as one batch', async () => {
+    const [a, b] = [await node('a', { publishLingerMs: 200 }), await node('b')];
+    const dest = '/topic/lingered';
+    await b.broker.watch(VHOST, dest);
+    await a.broker.publish(VHOST, dest, NONE, text('announced'), true);
+    const { written, stop } = await monitorWrites(keys().topic(VHOST, dest));
+    try {
+      const stored: Promise<void>[] = [];
+      for (const body of range(10)) {
+        await new Promise(setImmediate);
+        stored.push(a.broker.publish(VHOST, dest, NONE, text(body), true)!);
+      }
+      await Promise.all(stored);
+      await received(b, dest, 'm9');
+      await eventually(() => written().length >= 1, 'the command seen by MONITOR');
+    } finally {
+      stop();
+    }
+    assert.deepEqual(written(), ['EVAL 10'], 'ten SENDs, each in a turn of its own, in one publish script');
+    assert.deepEqual(b.handler.bodies(dest), ['announced', ...range(10)], 'in publish order');
   });
 
   test('a node that falls further behind than the stream keeps counts what was trimmed as gaps', async () => {

@@ -52,6 +52,21 @@ describe('RedisBroker stream trimming and publish pressure', { skip: redisUnavai
     await eventually(async () => (left = await len(dest)) < 250, () => `${left} entries`);
   });
 
+  test('a node that joined after the trimmer\'s registry read keeps its group: it presses publishers, and is not dropped', async () => {
+    // Registry reads every 5 s (fresh for 15): the newcomer's group appears, and the node registers,
+    // between two of A's reads.
+    const a = await node('a', { heartbeatMs: 5_000, nodeTtlMs: 15_000, streamLagPressure: 50, streamMaxEntries: 200 });
+    const dest = '/topic/pressed.newcomer';
+    await stalledReader(dest, 'newcomer');
+    for (const x of range(60)) void a.broker.publish(VHOST, dest, NONE, text(x));
+    await a.broker.publish(VHOST, dest, NONE, text('60'), true);
+    await register('newcomer');
+    await eventually(() => a.broker.publishPressure(VHOST, dest) === 'slow', () => `pressure ${a.broker.publishPressure(VHOST, dest)}`);
+    await new Promise((r) => setTimeout(r, 300)); // more passes (trimIntervalMs 100)
+    assert.ok((await groups(dest)).includes('newcomer'), 'the newcomer\'s group is kept');
+    assert.equal(a.broker.publishPressure(VHOST, dest), 'slow');
+  });
+
   test('publish pressure: slow past the lag bound, full near the hard bound, and relieved when the reader catches up', async () => {
     const a = await node('a', { heartbeatMs: 20, streamLagPressure: 50, streamMaxEntries: 200 });
     const dest = '/topic/pressed';
@@ -68,6 +83,42 @@ describe('RedisBroker stream trimming and publish pressure', { skip: redisUnavai
     const relievedBefore = a.handler.relieved;
     await catchUp(dest, 'laggard');
     await eventually(() => a.broker.publishPressure(VHOST, dest) === 'none' && a.handler.relieved > relievedBefore, () => `pressure ${a.broker.publishPressure(VHOST, dest)}, relieved ${a.handler.relieved}`);
+  });
+
+  test('near the hard bound, every accepted message counts until a pass has measured it: no gap while a pass or a batch is held up', async (t) => {
+    if (redis().cannotRestart) return t.skip(`CLIENT PAUSE would stall a shared Redis: ${redis().cannotRestart}`);
+    const a = await node('a', { heartbeatMs: 20, streamLagPressure: 50, streamMaxEntries: 200 });
+    const dest = '/topic/pressed.counted';
+    await register('laggard');
+    await stalledReader(dest, 'laggard');
+    await a.broker.publish(VHOST, dest, NONE, text('announced'), true);
+    // Redis holds writes: the first message is a batch in flight, the other 184 wait behind it, and
+    // the trim passes due meanwhile wait too. 185 accepted ≥ 90% of 200: 'full' from the last one on,
+    // through the pause and the passes that measure only part of them, until they are all measured.
+    await redis().inspect.client('PAUSE', 400, 'WRITE');
+    const seen = new Set<string>();
+    let sampling = true;
+    const sample = (): void => {
+      seen.add(a.broker.publishPressure(VHOST, dest));
+      if (sampling) setImmediate(sample);
+    };
+    const first = a.broker.publish(VHOST, dest, NONE, text('first'), true);
+    await new Promise(setImmediate);
+    for (const x of range(183)) void a.broker.publish(VHOST, dest, NONE, text(x));
+    const last = a.broker.publish(VHOST, dest, NONE, text('last'), true);
+    sample();
+    try {
+      await Promise.all([first, last]);
+      await new Promise((r) => setTimeout(r, 400)); // passes after the pause (trimIntervalMs 100)
+    } finally {
+      sampling = false;
+    }
+    assert.deepEqual([...seen], ['full'], 'the pressure never dropped below full');
+    assert.equal(await len(dest), 186);
+    // Nobody may publish now, yet the passes go on until all of it is measured: the reader catching
+    // up ends the pressure.
+    await catchUp(dest, 'laggard');
+    await eventually(() => a.broker.publishPressure(VHOST, dest) === 'none', () => `pressure ${a.broker.publishPressure(VHOST, dest)}`);
   });
 
   test('a reader that skipped entries trimmed past the hard bound stops pressing publishers once it caught up (its read count is corrected)', async () => {

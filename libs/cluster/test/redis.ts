@@ -14,7 +14,7 @@ import { redisNotRestartable, redisProvider, startRedisContainer } from './redis
 
 export { redisNotRestartable } from './redis-provider.js';
 
-const REDIS_SERVER =
+export const REDIS_SERVER =
   process.env['STOMPEDE_TEST_REDIS_SERVER'] ??
   ['/usr/bin', ...(process.env['PATH'] ?? '').split(':').filter((d) => d.length > 0)]
     .map((d) => join(d, 'redis-server'))
@@ -149,7 +149,7 @@ async function containerRedis(keyPrefix: string): Promise<TestRedis> {
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

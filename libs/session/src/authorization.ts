@@ -1,10 +1,11 @@
 // One session's authorization checks: the Access in force for its principal, and the SEND
 // destinations already allowed, so that a publisher pays for the rules once per destination and
-// not once per message. Created on a session's first SEND or SUBSCRIBE.
+// not once per message. Created on a session's first SEND or SUBSCRIBE, when the hub has an
+// Authorizer.
 import type { Access, Authorizer, Operation } from './access.js';
 import { nameAsWritten, type Destination } from './destinations.js';
 import type { Metrics } from './metrics.js';
-import type { Principal } from './principal.js';
+import { ANONYMOUS, type Principal } from './principal.js';
 import { Refusal } from './refusal.js';
 
 /**
@@ -16,6 +17,13 @@ export const MAX_ALLOWED_SENDS = 64;
 /** The ERROR message of every refusal by the ACL. */
 export const ACCESS_REFUSED = 'access refused';
 
+/** The session side of its authorization: who it acts for, and where. */
+export interface AuthorizedSession {
+  /** Undefined before CONNECT was accepted: checked as ANONYMOUS. */
+  readonly principal: Principal | undefined;
+  readonly vhost: string;
+}
+
 export class SessionAuthorization {
   private access: Access | undefined;
   /** The principal and rules generation `access` was obtained for. */
@@ -25,13 +33,15 @@ export class SessionAuthorization {
   private sends: Set<string> | undefined;
 
   constructor(
+    private readonly owner: AuthorizedSession,
     private readonly authorizer: Authorizer,
     private readonly metrics: Metrics,
   ) {}
 
-  /** Refuses a SEND to `destination` that `principal` may not publish to. */
-  checkSend(principal: Principal, vhost: string, destination: Destination): void {
-    const access = this.current(principal, vhost);
+  /** Refuses a SEND to `destination` that the session's principal may not publish to. */
+  checkSend(destination: Destination): void {
+    const principal = this.owner.principal ?? ANONYMOUS;
+    const access = this.current(principal);
     if (access.unrestricted) return;
     // ACL rules are about the name the client wrote: a user destination's, not its stream's.
     const name = nameAsWritten(destination);
@@ -43,12 +53,13 @@ export class SessionAuthorization {
   }
 
   /**
-   * Refuses a SUBSCRIBE `principal` may not make. Returns the Access a wildcard topic subscription
-   * is limited by (the router checks it per destination bound), or undefined when nothing is left
-   * to check after this.
+   * Refuses a SUBSCRIBE the session's principal may not make. Returns the Access a wildcard topic
+   * subscription is limited by (the router checks it per destination bound), or undefined when
+   * nothing is left to check after this.
    */
-  checkSubscribe(principal: Principal, vhost: string, destination: Destination): Access | undefined {
-    const access = this.current(principal, vhost);
+  checkSubscribe(destination: Destination): Access | undefined {
+    const principal = this.owner.principal ?? ANONYMOUS;
+    const access = this.current(principal);
     if (access.unrestricted) return undefined;
     // ACL rules are about the name the client wrote: a user destination's, not its stream's.
     const name = nameAsWritten(destination);
@@ -64,10 +75,10 @@ export class SessionAuthorization {
     return access;
   }
 
-  private current(principal: Principal, vhost: string): Access {
+  private current(principal: Principal): Access {
     const generation = this.authorizer.generation;
     if (this.access === undefined || principal !== this.principal || generation !== this.generation) {
-      this.access = this.authorizer.access(principal, vhost);
+      this.access = this.authorizer.access(principal, this.owner.vhost);
       this.principal = principal;
       this.generation = generation;
       this.sends = undefined;

@@ -9,23 +9,28 @@ import { escapeHeaderValue, type Escaping, type StompVersion } from '@stompede/s
 import { clientDestination } from './user-destinations.js';
 
 export function messageTail(message: Message, escaping: Escaping): string {
-  let cache = message.encoded;
-  if (cache === undefined) {
-    cache = new Map();
-    message.encoded = cache;
+  if (message.encodedFor === escaping) return message.encoded!;
+  if (message.encodedFor === undefined) {
+    message.encodedFor = escaping;
+    return (message.encoded = encodeTail(message, escaping));
   }
-  let tail = cache.get(escaping);
+  const others = (message.encodedOthers ??= new Map());
+  let tail = others.get(escaping);
   if (tail === undefined) {
-    tail = gapLines(message) + 'message-id:' + escapeHeaderValue(message.id, escaping) +
-      '\ndestination:' + escapeHeaderValue(clientDestination(message.destination), escaping) + '\n';
-    const { names, values } = message.headers;
-    for (let i = 0; i < names.length; i++) {
-      tail += escapeHeaderValue(names[i]!, escaping) + ':' + escapeHeaderValue(values[i]!, escaping) + '\n';
-    }
-    tail += 'content-length:' + message.body.length + '\n\n';
-    cache.set(escaping, tail);
+    tail = encodeTail(message, escaping);
+    others.set(escaping, tail);
   }
   return tail;
+}
+
+function encodeTail(message: Message, escaping: Escaping): string {
+  let tail = gapLines(message) + 'message-id:' + escapeHeaderValue(message.id, escaping) +
+    '\ndestination:' + escapeHeaderValue(clientDestination(message.destination), escaping) + '\n';
+  const { names, values } = message.headers;
+  for (let i = 0; i < names.length; i++) {
+    tail += escapeHeaderValue(names[i]!, escaping) + ':' + escapeHeaderValue(values[i]!, escaping) + '\n';
+  }
+  return tail + 'content-length:' + message.body.length + '\n\n';
 }
 
 /** Set on a MESSAGE that follows messages of its destination the node knows it missed. */

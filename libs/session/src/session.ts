@@ -1,27 +1,27 @@
 // One client connection's STOMP state machine: CONNECT negotiation, frame dispatch, heart-beats,
 // the deliveries to its subscriptions and its lifecycle. Transport-agnostic: it sees bytes through
 // `receive` and writes through the Transport interface. What else a frame does lives in one
-// collaborator per reason to change: output and backpressure (session-output.ts), SEND
-// (publish.ts), SUBSCRIBE/UNSUBSCRIBE and reply queues (subscription-table.ts), ACK/NACK
-// (acks.ts), transactions (transactions.ts), asynchronous broker completions (completions.ts),
-// refusals and ERROR frames (refusal.ts).
+// collaborator per reason to change: output and backpressure (session-output.ts), authentication
+// (session-auth.ts), abuse limits and held input (session-limits.ts), authorization
+// (authorization.ts), SEND (publish.ts), SUBSCRIBE/UNSUBSCRIBE and reply queues
+// (subscription-table.ts), ACK/NACK (acks.ts), transactions (transactions.ts), asynchronous broker
+// completions (completions.ts), refusals and ERROR frames (refusal.ts).
 import type { Completion, Message, QueuedMessage } from '@stompede/broker-api';
 import { encodeFrame, encodeWithHead, FrameParser, StompProtocolError, type Frame, type Headers, type StompVersion } from '@stompede/stomp';
 import { resolveAck, settle, type SettlingSession } from './acks.js';
-import { SessionAuthorization } from './authorization.js';
+import { SessionAuthorization, type AuthorizedSession } from './authorization.js';
 import { Completions, type CompletionOwner } from './completions.js';
-import { isRefusal, TOKEN_REFRESH_DESTINATION, type AuthOutcome } from './authenticator.js';
 import { negotiateConnect, type Connected } from './connect.js';
 import type { Destination } from './destinations.js';
 import type { Group, GroupMember, NativeMember } from './group.js';
 import type { SessionHost } from './host.js';
-import { ANONYMOUS, type Principal } from './principal.js';
+import type { Principal } from './principal.js';
 import { messageTail, redeliveryLines, textBody } from './message-frame.js';
-import { HeldInput, type HeldInputOwner } from './held-input.js';
-import { publishSend, refuseOverloaded, SENDS_ACCEPTED_HEADER, type PublishingSession } from './publish.js';
+import { publishSend, refuseOverloaded, type PublishingSession } from './publish.js';
 import { RESUME_AFTER } from './resume.js';
-import { checkedDestination, errorFrame, Refusal, required } from './refusal.js';
-import { SendLimits } from './send-limits.js';
+import { checkedDestination, errorFrame, Refusal } from './refusal.js';
+import { SessionAuth, type AuthenticatedSession } from './session-auth.js';
+import { SessionLimits, type HoldReason, type LimitedSession } from './session-limits.js';
 import { SessionOutput, type OutputOwner } from './session-output.js';
 import type { SubscriberSession, Subscription } from './subscription.js';
 import { SubscriptionTable } from './subscription-table.js';
@@ -38,7 +38,8 @@ const EOL = new Uint8Array([0x0a]);
 const CLOSE_LINGER_MS = 5_000;
 
 export class Session
-  implements OutputOwner, SettlingSession, CompletionOwner, PublishingSession, HeldInputOwner, GroupMember, NativeMember, SubscriberSession {
+  implements OutputOwner, SettlingSession, CompletionOwner, PublishingSession, GroupMember, NativeMember, SubscriberSession,
+    LimitedSession, AuthenticatedSession, AuthorizedSession {
   state: SessionState = 'connecting';
   version: StompVersion = '1.2';
   vhost = '';
@@ -48,8 +49,6 @@ export class Session
   principal: Principal | undefined;
   /** The principal this connection is counted for in maxConnectionsPerPrincipal (hub.ts releases it). */
   countedPrincipal: string | undefined;
-  /** When the principal's credentials expire (hub clock, ms); Infinity = never. */
-  private credentialsExpireMs = Infinity;
   readonly openedMs: number;
   lastReadMs: number;
   private closingSinceMs = 0;
@@ -61,6 +60,7 @@ export class Session
 
   private readonly parser: FrameParser;
   private readonly output: SessionOutput;
+  private readonly limits: SessionLimits;
   private current: Frame | undefined;
 
   /** Collaborators created on first use, so that an idle connection pays nothing for them. */
@@ -68,19 +68,10 @@ export class Session
   private transactions: Transactions | undefined;
   /** Broker operations that complete asynchronously; receipts wait for them. */
   private completions: Completions | undefined;
-  /** Input held while CONNECT is authenticated, for publish pressure or the SEND rate (created on the first hold). */
-  private input: HeldInput | undefined;
-  /** Why the input was last held: says which limit a `publisher too fast` ERROR is about. */
-  private holdReason: 'pressure' | 'rate' = 'pressure';
-  /** Set while over maxSendsPerSecond: when the SEND bucket has tokens again (ms); the hub wakes the session then. */
-  throttledUntilMs = 0;
-  /** Size, destination and rate limits of SEND (send-limits.ts), created on the first SEND. */
-  private sendLimits: SendLimits | undefined;
-  /** When the frame being received began (0: between frames), for frameTimeoutMs. */
-  private frameStartedMs = 0;
-  private framesSeen = 0;
+  /** Created at CONNECT. */
+  private auth: SessionAuth | undefined;
   /** Authorization checks (created on the first SEND or SUBSCRIBE, when the hub has an authorizer). */
-  private authorization: SessionAuthorization | undefined;
+  private acl: SessionAuthorization | undefined;
   private nextTag = 0;
 
   constructor(
@@ -93,6 +84,7 @@ export class Session
     this.lastReadMs = now;
     this.output = new SessionOutput(this, hub, transport);
     this.parser = new FrameParser(hub.config, this);
+    this.limits = new SessionLimits(this, hub, this.parser);
   }
 
   // ---------------------------------------------------------------- transport events
@@ -102,8 +94,8 @@ export class Session
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastReadMs = this.hub.now();
     this.hub.metrics.bytesIn += chunk.length;
-    if (this.input?.active) {
-      if (!this.input.keep(chunk)) this.tooFast();
+    if (this.limits.holding) {
+      this.limits.keep(chunk);
       return;
     }
     this.feed(chunk);
@@ -113,71 +105,10 @@ export class Session
   feed(chunk: Uint8Array): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     try {
-      const consumed = this.parser.push(chunk);
-      // The input was held by a frame of this chunk: the rest waits, ahead of anything kept since.
-      if (consumed < chunk.length) this.input?.keepFirst(chunk.subarray(consumed));
-      this.watchPartialFrame();
+      this.limits.parsed(chunk, this.parser.push(chunk));
     } catch (err) {
       this.failWith(err);
     }
-  }
-
-  /**
-   * Starts the frame timer when a frame is left incomplete, restarting it when that is a new frame
-   * (one completed in between): a stream of frames each split across reads is not one slow frame.
-   */
-  private watchPartialFrame(): void {
-    if (!this.parser.inFrame) {
-      this.frameStartedMs = 0;
-    } else if (this.frameStartedMs === 0 || this.parser.framesParsed !== this.framesSeen) {
-      this.frameStartedMs = this.hub.now();
-      this.framesSeen = this.parser.framesParsed;
-    }
-  }
-
-  /**
-   * @internal A SEND met publish pressure ('pressure') or went over maxSendsPerSecond ('rate'):
-   * process no more input until it goes (held-input.ts).
-   */
-  holdInput(reason: 'pressure' | 'rate' = 'pressure'): void {
-    if (this.input?.active) return;
-    this.holdReason = reason;
-    (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
-    this.parser.yieldAfterFrame();
-    if (reason === 'pressure') this.hub.holdingInput(this);
-    else this.hub.metrics.countLimit('maxSendsPerSecond');
-  }
-
-  /** Goes on with the input held for the SEND rate, if its time has come (the hub's throttle timer, or the tick). */
-  wakeThrottled(now: number): void {
-    if (this.throttledUntilMs === 0 || now < this.throttledUntilMs) return;
-    this.throttledUntilMs = 0;
-    this.releaseInput();
-  }
-
-  /** The publish pressure went: process what was held (which may hold the input again). */
-  releaseInput(): void {
-    if (this.input === undefined || !this.input.active) return;
-    // Held input was not read: its time without data is not the client's silence.
-    this.lastReadMs = this.hub.now();
-    this.input.release();
-  }
-
-  private tooFast(): void {
-    const config = this.hub.config;
-    if (this.state === 'connecting') {
-      this.fail('too much input before CONNECTED', `More than ${config.maxHeldInputBytes} bytes arrived while the CONNECT was being authenticated (STOMPEDE_MAX_HELD_INPUT_BYTES).`);
-      return;
-    }
-    const why = this.holdReason === 'rate'
-      ? `This connection sends faster than ${config.maxSendsPerSecond} SEND frames per second (maxSendsPerSecond, STOMPEDE_MAX_SENDS_PER_SECOND)`
-      : 'The cluster is pushing back on this connection\'s publishing';
-    this.fail(
-      'publisher too fast',
-      `${why} and it sent more than ${config.maxHeldInputBytes} bytes meanwhile (STOMPEDE_MAX_HELD_INPUT_BYTES); ${SENDS_ACCEPTED_HEADER} says how many SENDs were accepted.`,
-      undefined,
-      [[SENDS_ACCEPTED_HEADER, String(this.sendsAccepted)]],
-    );
   }
 
   /** The transport can take more bytes. */
@@ -208,33 +139,56 @@ export class Session
         if (now - this.closingSinceMs > CLOSE_LINGER_MS) this.transport.destroy();
         return;
       case 'connected':
-        if (now >= this.credentialsExpireMs) {
-          this.fail('credentials expired', `The credentials of this connection expired at ${new Date(this.credentialsExpireMs).toISOString()}; connect again with fresh ones, or send a new token to ${TOKEN_REFRESH_DESTINATION} before it expires.`);
-          return;
-        }
+        if (this.auth!.failIfExpired(now)) return;
         this.wakeThrottled(now);
-        if (this.state !== 'connected') return;
-        if (this.frameStartedMs > 0 && config.frameTimeoutMs > 0 && !this.input?.active && now - this.frameStartedMs > config.frameTimeoutMs) {
-          this.hub.metrics.countLimit('frameTimeoutMs');
-          this.fail('frame timeout', `A frame was begun and not completed within ${config.frameTimeoutMs} ms (frameTimeoutMs).`);
-          return;
-        }
-        // Held input (publish pressure) is not read, heart-beats included: not the client's silence.
-        if (this.expectEveryMs > 0 && !this.input?.active && now - this.lastReadMs > this.expectEveryMs * config.heartbeatGrace) {
-          this.hub.metrics.heartbeatTimeouts++;
-          this.fail(
-            'heart-beat timeout',
-            `Nothing received for ${now - this.lastReadMs} ms; the negotiated interval is ${this.expectEveryMs} ms and the grace ${config.heartbeatGrace}x.`,
-          );
-          return;
-        }
-        if (this.sendEveryMs > 0 && this.output.queuedBytes === 0 && now - this.output.lastWriteMs >= this.sendEveryMs - tickMs) {
-          this.output.write(EOL, false);
-        }
+        if (this.state !== 'connected' || this.limits.failIfFrameTimedOut(now)) return;
+        this.heartbeats(now, tickMs);
         return;
       case 'closed':
         return;
     }
+  }
+
+  /** Fails a client silent for longer than it promised (and the grace); beats when the server owes one. */
+  private heartbeats(now: number, tickMs: number): void {
+    const grace = this.hub.config.heartbeatGrace;
+    // Held input (publish pressure) is not read, heart-beats included: not the client's silence.
+    if (this.expectEveryMs > 0 && !this.limits.holding && now - this.lastReadMs > this.expectEveryMs * grace) {
+      this.hub.metrics.heartbeatTimeouts++;
+      this.fail(
+        'heart-beat timeout',
+        `Nothing received for ${now - this.lastReadMs} ms; the negotiated interval is ${this.expectEveryMs} ms and the grace ${grace}x.`,
+      );
+      return;
+    }
+    if (this.sendEveryMs > 0 && this.output.queuedBytes === 0 && now - this.output.lastWriteMs >= this.sendEveryMs - tickMs) {
+      this.output.write(EOL, false);
+    }
+  }
+
+  // ---------------------------------------------------------------- held input (session-limits.ts)
+
+  /**
+   * @internal A SEND met publish pressure ('pressure') or went over maxSendsPerSecond ('rate'):
+   * process no more input until it goes (held-input.ts).
+   */
+  holdInput(reason: HoldReason = 'pressure'): void {
+    this.limits.hold(reason);
+  }
+
+  /** Set while over maxSendsPerSecond: when the SEND bucket has tokens again (ms); the hub wakes the session then. */
+  get throttledUntilMs(): number {
+    return this.limits.throttledUntilMs;
+  }
+
+  /** Goes on with the input held for the SEND rate, if its time has come (the hub's throttle timer, or the tick). */
+  wakeThrottled(now: number): void {
+    this.limits.wake(now);
+  }
+
+  /** The publish pressure went: process what was held (which may hold the input again). */
+  releaseInput(): void {
+    this.limits.release();
   }
 
   // ---------------------------------------------------------------- output (session-output.ts)
@@ -442,7 +396,7 @@ export class Session
     switch (frame.command) {
       case 'SEND':
         // A transaction's SENDs were limited as they arrived, not again at COMMIT.
-        if (receipts) this.limitSend(frame);
+        if (receipts) this.limits.limitSend(frame);
         if (this.inTransaction(frame)) break;
         this.track(publishSend(frame, this.hub, this.vhost, this, !receipts));
         this.sendsAccepted++;
@@ -482,104 +436,35 @@ export class Session
     if (receipts && receipt !== undefined) this.receipt(receipt);
   }
 
-  /** Refuses a SEND over the size or destination limits; holds the input past the SEND rate. */
-  private limitSend(frame: Frame): void {
-    const now = this.hub.now();
-    const limits = (this.sendLimits ??= new SendLimits(this.hub.config, this.hub.metrics, now));
-    limits.admit(required(frame.headers, 'destination', 'SEND'), frame.body.length);
-    const until = limits.spend(now);
-    if (until > 0) {
-      this.throttledUntilMs = until;
-      this.holdInput('rate');
-      this.hub.throttle(this, until);
-    }
-  }
-
-  /**
-   * Counts an authenticated principal's connection, once authentication has set `principal` and
-   * before CONNECTED; past maxConnectionsPerPrincipal the session fails (ERROR, close) and this
-   * returns false. It fails rather than throws: authentication may complete asynchronously.
-   */
-  private countPrincipal(): boolean {
-    const p = this.principal;
-    if (p === undefined || p.method === 'anonymous' || this.countedPrincipal !== undefined) return true;
-    if (!this.hub.admitPrincipal(p.name)) {
-      this.hub.metrics.countLimit('maxConnectionsPerPrincipal');
-      // What the client pipelined after CONNECT was never accepted: it goes with the connection.
-      this.input?.discard();
-      this.fail(
-        'too many connections for this user',
-        `${p.name} already has ${this.hub.config.maxConnectionsPerPrincipal} connections to this node (maxConnectionsPerPrincipal, STOMPEDE_MAX_CONNECTIONS_PER_PRINCIPAL).`,
-      );
-      return false;
-    }
-    this.countedPrincipal = p.name;
-    return true;
-  }
-
+  /** CONNECT or STOMP: negotiated here, then its credentials are checked (session-auth.ts). */
   private connect(frame: Frame): void {
     const result = negotiateConnect(frame.headers, this.hub.config);
     if ('error' in result) throw new Refusal(result.error, result.detail, result.headers);
     this.version = result.version;
     this.parser.version = result.version;
     this.login = frame.headers.get('login');
-    const outcome = this.hub.authenticator.authenticate({ headers: frame.headers, remoteIp: this.transport.remoteIp });
-    if (outcome instanceof Promise) this.awaitAuthentication(outcome, result);
-    else this.authenticated(outcome, result);
+    (this.auth ??= new SessionAuth(this, this.limits)).authenticate(frame.headers, result);
   }
 
   /**
-   * Frames the client pipelined after CONNECT wait, in order, until the answer; the CONNECT
-   * deadline (tick) still runs meanwhile.
+   * @internal (session-auth.ts) The CONNECT's credentials were accepted: CONNECTED, unless the
+   * principal already has as many connections as it may (session-limits.ts).
    */
-  private awaitAuthentication(pending: Promise<AuthOutcome>, result: Connected): void {
-    (this.input ??= new HeldInput(this, this.hub.config.maxHeldInputBytes)).hold();
-    this.parser.yieldAfterFrame();
-    pending.then(
-      (outcome) => {
-        if (this.state === 'connecting') this.authenticated(outcome, result);
-      },
-      (err: unknown) => {
-        this.hub.logger.error({ err, session: this.id }, 'authentication failed unexpectedly');
-        this.fail('internal error', 'The broker failed to check the credentials; see the broker log.');
-      },
-    );
-  }
-
-  private authenticated(outcome: AuthOutcome, result: Connected): void {
-    if (isRefusal(outcome)) {
-      // What the client pipelined was never accepted: it goes, unread, with the connection.
-      this.input?.discard();
-      this.fail(outcome.refused, outcome.detail);
-      return;
-    }
+  authenticated(result: Connected): void {
     const config = this.hub.config;
-    this.principal = outcome;
-    this.credentialsExpireMs = outcome.expiresAtMs ?? Infinity;
     this.vhost = result.vhost;
     this.sendEveryMs = result.sendEveryMs;
     this.expectEveryMs = result.expectEveryMs;
-    if (!this.countPrincipal()) return;
+    if (!this.limits.admitPrincipal()) return;
     this.state = 'connected';
     const headers = [...result.headers, ['session', `${config.nodeId}:${this.id}`], ['server', config.serverName]] as [string, string][];
     this.output.write(encodeFrame('CONNECTED', headers), false);
-    if (this.input?.active) this.releaseInput();
+    this.limits.release();
   }
 
   /** @internal A SEND to TOKEN_REFRESH_DESTINATION (publish.ts): new credentials for the same principal. */
   refreshCredentials(h: Headers): Completion {
-    const outcome = this.hub.authenticator.refresh(this.principal!, { headers: h, remoteIp: this.transport.remoteIp });
-    if (outcome instanceof Promise) return outcome.then((o) => this.refreshed(o));
-    this.refreshed(outcome);
-    return undefined;
-  }
-
-  /** A refusal throws: the frame (or its tracked completion) fails the connection with it. */
-  private refreshed(outcome: AuthOutcome): void {
-    if (isRefusal(outcome)) throw new Refusal(outcome.refused, outcome.detail);
-    if (this.state !== 'connected') return;
-    this.principal = outcome;
-    this.credentialsExpireMs = outcome.expiresAtMs ?? Infinity;
+    return this.auth!.refresh(h);
   }
 
   /**
@@ -608,16 +493,19 @@ export class Session
 
   /** @internal (publish.ts) Refuses a SEND to a destination the principal may not publish to. */
   authorizeSend(destination: Destination): void {
-    const authorizer = this.hub.authorizer;
-    if (authorizer === undefined) return;
-    (this.authorization ??= new SessionAuthorization(authorizer, this.hub.metrics)).checkSend(this.principal ?? ANONYMOUS, this.vhost, destination);
+    this.authorization()?.checkSend(destination);
   }
 
   /** @internal (subscription-table.ts) Refuses a forbidden SUBSCRIBE; a wildcard one may come back scoped. */
   authorizeSubscribe(destination: Destination): ReadScope | undefined {
+    return this.authorization()?.checkSubscribe(destination);
+  }
+
+  /** The session's authorization checks; undefined when the hub has no authorizer (everything is allowed). */
+  private authorization(): SessionAuthorization | undefined {
     const authorizer = this.hub.authorizer;
     if (authorizer === undefined) return undefined;
-    return (this.authorization ??= new SessionAuthorization(authorizer, this.hub.metrics)).checkSubscribe(this.principal ?? ANONYMOUS, this.vhost, destination);
+    return (this.acl ??= new SessionAuthorization(this, authorizer, this.hub.metrics));
   }
 
   private disconnect(receipt: string | undefined): void {

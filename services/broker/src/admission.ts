@@ -1,11 +1,16 @@
 // Per-address admission of new connections, before any session exists: at most
 // maxConnectionsPerIp open connections per client address, and at most connectionRatePerIp new ones
 // per second (a token bucket connectionBurstPerIp deep). The transports ask it for every new socket
-// and answer a refusal with a ready-made ERROR frame and a close, so a connect flood costs the node
-// no session, no parser and no timer. IPv6 clients are counted per /64 (one host usually holds a
-// whole /64), IPv4-mapped IPv6 addresses as the IPv4 address.
-import { isIPv4, isIPv6 } from 'node:net';
+// and answer a refusal with a ready-made ERROR frame and a close (the TLS port with a close alone,
+// before any handshake), so a connect flood costs the node no session, no parser, no timer and no
+// TLS handshake. Addresses are counted under addressKey (libs/auth, shared with the failed-login
+// throttle): IPv6 clients per /64 (one host usually holds a whole /64), IPv4-mapped IPv6 addresses
+// as the IPv4 address.
+import { addressKey } from '@stompede/auth';
 import { encodeFrame } from '@stompede/stomp';
+
+// The transports import the key from here, next to what it keys; failed logins use the same one.
+export { addressKey };
 
 export interface AdmissionLimits {
   readonly maxConnectionsPerIp: number;
@@ -104,35 +109,6 @@ export class Admission {
       if (this.limits.connectionRatePerIp === 0 || a.tokens >= this.limits.connectionBurstPerIp) this.addresses.delete(key);
     }
   }
-}
-
-/**
- * The address a connection is counted under: IPv4 as is, IPv4-mapped IPv6 (in either spelling:
- * node writes ::ffff:1.2.3.4, uWS 0000:...:ffff:0102:0304) as that IPv4, other IPv6 by its /64.
- */
-export function addressKey(remote: string): string {
-  if (isIPv4(remote) || !isIPv6(remote)) return remote;
-  const g = ipv6Groups(remote);
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.');
-  }
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (a trailing dotted IPv4 becomes the last two). */
-function ipv6Groups(address: string): number[] {
-  const parse = (part: string): number[] => {
-    if (part === '') return [];
-    return part.split(':').flatMap((p) => {
-      if (!p.includes('.')) return [parseInt(p, 16)];
-      const [a, b, c, d] = p.split('.').map(Number) as [number, number, number, number];
-      return [(a << 8) | b, (c << 8) | d];
-    });
-  };
-  const [head = '', tail] = address.split('::');
-  const front = parse(head);
-  const back = tail === undefined ? [] : parse(tail);
-  return [...front, ...Array<number>(8 - front.length - back.length).fill(0), ...back];
 }
 
 function refusalFrame(message: string, detail: string): Uint8Array {

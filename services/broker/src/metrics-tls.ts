@@ -13,7 +13,7 @@ export interface TlsMetricSource {
 }
 
 export function tlsMetrics(registry: Registry, source: TlsMetricSource): void {
-  counterOf(registry, 'stompede_tls_handshake_failures_total', 'Connections to the TLS port that failed the TLS handshake (no STOMP session was opened).', () => source.handshakeFailures);
+  counterOf(registry, 'stompede_tls_handshake_failures_total', 'Connections to the TLS port that failed the TLS handshake or did not finish it within STOMPEDE_CONNECT_TIMEOUT_MS (no STOMP session was opened; admission refusals are not counted here).', () => source.handshakeFailures);
   labelledCounterOf(registry, 'stompede_tls_certificate_reloads_total', 'Changes of the TLS certificate or key file, by result: loaded (serves new connections) or refused (broken pair; the previous one kept).', 'result', () => new Map([
     ['loaded', source.reloads],
     ['refused', source.failures],

@@ -198,6 +198,7 @@ function createBroker(config: BrokerConfig, logger: Logger, redisLag: Histogram)
     claimIdleMs: config.queueClaimIdleMs,
     janitorMs: config.queueJanitorMs,
     readLingerMs: config.redisReadLingerMs,
+    publishLingerMs: config.redisPublishLingerMs,
     streamMaxEntries: config.redisStreamMaxEntries,
     streamLagPressure: config.redisLagPressureEntries,
     maxPublishesInFlight: config.redisMaxPublishesInFlight,

@@ -2,6 +2,7 @@
 // table is generated from this list (`make docs`) and a test keeps the two in sync.
 import { AUTH_METHODS, type AuthConfig, type AuthMethodName } from '@stompede/auth';
 import type { HistoryPrefix } from '@stompede/broker-api';
+import { redisUrlProblem } from '@stompede/cluster';
 import { RESERVED_PREFIXES, type BodyLimit, type DestinationPrefix, type FanoutMode, type SessionConfig, type SlowConsumerPolicy } from '@stompede/session';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -21,6 +22,7 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly tlsCert: string;
   readonly tlsKey: string;
   readonly tlsWatchMs: number;
+  readonly tlsMaxHandshakes: number;
   readonly logLevel: LogLevel;
   readonly logPretty: boolean;
   readonly wsIdleTimeoutSec: number;
@@ -39,6 +41,7 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly queueJanitorMs: number;
   readonly historyMessages: readonly HistoryPrefix[];
   readonly redisReadLingerMs: number;
+  readonly redisPublishLingerMs: number;
   readonly redisStreamMaxEntries: number;
   readonly redisLagPressureEntries: number;
   readonly redisMaxPublishesInFlight: number;
@@ -164,6 +167,11 @@ function redisUrls(raw: string): string[] {
   for (const u of urls) {
     if (!/^rediss?:\/\/[^\s]+$/.test(u)) throw new SettingError(`entries must be redis://host:port URLs, got "${u}"`);
   }
+  // Seeds that disagree on TLS or credentials would be connected with the first one's (ioredis
+  // has one set of options for every node of a cluster): refused here rather than at the first
+  // connection, or not at all.
+  const problem = redisUrlProblem(urls);
+  if (problem !== undefined) throw new SettingError(problem);
   return urls;
 }
 
@@ -230,8 +238,8 @@ const AUTH_SETTINGS: readonly Setting[] = [
   s('jwtGroupsClaim', 'STOMPEDE_JWT_GROUPS_CLAIM', 'groups', 'Claim holding the principal\'s groups: a list, or a space-separated string; empty = none.', text),
   s('jwtPermissionsClaim', 'STOMPEDE_JWT_PERMISSIONS_CLAIM', '', 'Claim holding {"send": [...], "subscribe": [...], "consume": [...]} destination patterns the token allows; empty = permissions come only from the ACL file.', text),
   s('authFailureDelayMs', 'STOMPEDE_AUTH_FAILURE_DELAY_MS', '1000', 'A refused login gets its ERROR (access refused) this long after its CONNECT arrived, whatever was wrong.', int(0, 60_000)),
-  s('authMaxFailuresPerIp', 'STOMPEDE_AUTH_MAX_FAILURES_PER_IP', '10', 'Failed logins one IP address may have within STOMPEDE_AUTH_FAILURE_WINDOW_MS; past it its CONNECTs get ERROR too many failed logins at once.', int(1)),
-  s('authFailureWindowMs', 'STOMPEDE_AUTH_FAILURE_WINDOW_MS', '60000', 'Window over which failed logins per IP address are counted.', int(1)),
+  s('authMaxFailuresPerIp', 'STOMPEDE_AUTH_MAX_FAILURES_PER_IP', '10', 'Failed logins one client address (IPv6: one /64) may have within STOMPEDE_AUTH_FAILURE_WINDOW_MS; past it its CONNECTs get ERROR too many failed logins at once.', int(1)),
+  s('authFailureWindowMs', 'STOMPEDE_AUTH_FAILURE_WINDOW_MS', '60000', 'Window over which failed logins per client address are counted.', int(1)),
   s('authMaxPendingChecks', 'STOMPEDE_AUTH_MAX_PENDING_CHECKS', '100', 'Users-file password checks (scrypt) that may be in progress at once on a node; past it a login gets ERROR too many logins in progress at once (not counted as failed).', int(1)),
 ];
 
@@ -243,6 +251,7 @@ export const SETTINGS: readonly Setting[] = [
   s('tlsPort', 'STOMPEDE_TLS_PORT', '61614', 'STOMP-over-TLS port, served only when STOMPEDE_TLS_CERT is set; 0 switches TLS off.', int(0, 65535)),
   s('tlsCert', 'STOMPEDE_TLS_CERT', '', 'PEM certificate file (leaf first, then intermediates) of the STOMP-over-TLS listener; empty = no TLS listener.', text),
   s('tlsKey', 'STOMPEDE_TLS_KEY', '', 'PEM private key file of STOMPEDE_TLS_CERT.', text),
+  s('tlsMaxHandshakes', 'STOMPEDE_TLS_MAX_HANDSHAKES', '1024', 'TLS handshakes in progress at once on this node (a client counts from its TCP connect until its handshake completes or fails, within STOMPEDE_CONNECT_TIMEOUT_MS); past it a new TLS connection is closed at once, before any handshake, and counted in stompede_limit_hits_total{limit="tlsMaxHandshakes"}; 0 = no cap.', int(0)),
   s('tlsWatchMs', 'STOMPEDE_TLS_WATCH_MS', '1000', 'How often the TLS certificate and key files are checked for changes; a changed pair serves new connections, a broken one is logged and the previous pair kept; 0 = never reload.', int(0)),
   s('nodeId', 'STOMPEDE_NODE_ID', undefined, 'Name of this node in logs, session ids and reply-queue names. Default: hostname plus a random suffix.', (raw) => {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new SettingError(`must be 1-64 of A-Z a-z 0-9 . _ -, got "${raw}"`);
@@ -289,7 +298,7 @@ export const SETTINGS: readonly Setting[] = [
   s('destinationPrefixes', 'STOMPEDE_DESTINATION_PREFIXES', '/topic/=topic,/queue/=queue', 'Destination prefixes and their semantics, "prefix=topic|queue", comma-separated.', prefixes),
   s('aclFile', 'STOMPEDE_ACL_FILE', '', 'YAML file of authorization rules: which principals may send to, subscribe to and consume from which destination patterns (docs/security.md#authorization). Reloaded when it changes; a broken file keeps the last good rules. Empty: every session may do everything, unless its credentials carry permissions.', text),
   s('fanoutMode', 'STOMPEDE_FANOUT_MODE', 'native', 'How auto-ack topic messages reach WebSocket subscribers: native (one uWS publish per group) or per-socket (a send per subscriber). For benchmarking.', oneOf<FanoutMode>('native', 'per-socket')),
-  s('redisUrl', 'STOMPEDE_REDIS_URL', '', 'Empty: a single node with the embedded in-memory broker. redis://host:port: every node pointed at the same Redis forms one cluster. Several URLs, comma-separated: Redis Cluster seed nodes.', redisUrls),
+  s('redisUrl', 'STOMPEDE_REDIS_URL', '', 'Empty: a single node with the embedded in-memory broker. redis://host:port (rediss:// for TLS): every node pointed at the same Redis forms one cluster. Several URLs, comma-separated: Redis Cluster seed nodes, all redis:// or all rediss://, with the same credentials (docs/cluster.md#connecting-to-redis).', redisUrls),
   s('redisKeyPrefix', 'STOMPEDE_REDIS_KEY_PREFIX', 'stompede', 'Prefix of every Redis key this cluster uses; two clusters can share a Redis with different prefixes.', (raw) => {
     if (!/^[A-Za-z0-9._:-]{1,32}$/.test(raw)) throw new SettingError(`must be 1-32 of A-Z a-z 0-9 . _ : -, got "${raw}"`);
     return raw;
@@ -303,6 +312,7 @@ export const SETTINGS: readonly Setting[] = [
   s('queueClaimIdleMs', 'STOMPEDE_QUEUE_CLAIM_IDLE_MS', '15000', 'A queue message delivered by a node that stopped refreshing its lease this long ago (the node died) goes to another consumer.', int(100)),
   s('queueJanitorMs', 'STOMPEDE_QUEUE_JANITOR_MS', '1000', 'How often a node looks for queue messages to reclaim (XAUTOCLAIM) from dead or departed nodes.', int(10)),
   s('historyMessages', 'STOMPEDE_HISTORY_MESSAGES', '/topic/=1000', 'Topic history kept for x-resume-after, "prefix=messages", comma-separated; the longest matching prefix wins, 0 keeps none (in cluster mode a stream also keeps whatever some node has not read yet).', history),
+  s('redisPublishLingerMs', 'STOMPEDE_REDIS_PUBLISH_LINGER_MS', '0', 'A topic publish with none of its destination\'s in flight to Redis waits this long for more before they go as one batch, so that at low rates each write carries several messages: less CPU per message (docs/benchmarks.md), up to this much more latency (RECEIPTs included); 0 = at the end of the event-loop turn.', int(0, 1000)),
   s('redisReadLingerMs', 'STOMPEDE_REDIS_READ_LINGER_MS', '0', 'After a topic read that returned less than a full batch, a node waits this long before reading again, so that at low rates each read takes several messages: a little less CPU per message (12% at 1 ms, docs/benchmarks.md), up to this much more latency; 0 = no wait.', int(0, 1000)),
   s('redisStreamMaxEntries', 'STOMPEDE_REDIS_STREAM_MAX_ENTRIES', '200000', 'Hard bound of a topic stream: it keeps the history and every entry some node has not read yet, up to this many. A node further behind loses what is trimmed (its subscribers are told: x-resume-gap); publishers are refused before that.', int(1000)),
   s('redisLagPressureEntries', 'STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES', '20000', 'When a node reading a destination lags by this many entries, publishers of that destination are slowed: TCP connections stop being read, WebSocket input is held (up to STOMPEDE_MAX_HELD_INPUT_BYTES) until the reader catches up.', int(1)),

@@ -13,12 +13,16 @@ export class TlsEndpoint implements TlsMetricSource {
   private readonly certs: CertificateReloader;
 
   constructor(hub: Hub, private readonly config: BrokerConfig, files: TlsFiles, pair: TlsPair, logger: Logger, admission: Admission) {
-    // Admission counts a TLS client once its handshake is done (node:tls hands over the socket then).
+    // Admission counts a TLS client from its TCP connect, before the handshake: one refused is closed
+    // without a handshake (and without an ERROR: none can reach it before TLS), and one that never
+    // completes a handshake holds a slot of its address until the handshake deadline closes it.
     this.listener = new TcpListener(hub, config.bind, config.tlsPort, logger, admission, {
       secure: { cert: pair.cert, key: pair.key },
       // The CONNECT deadline starts after the handshake; this bounds the handshake itself.
       handshakeTimeoutMs: config.connectTimeoutMs,
       onHandshakeFailure: () => this.handshakeFailures++,
+      maxHandshakes: config.tlsMaxHandshakes,
+      onHandshakesFull: () => hub.metrics.countLimit('tlsMaxHandshakes'),
     });
     this.certs = new CertificateReloader(files, pair, (next) => this.listener.setSecureContext({ cert: next.cert, key: next.key }), logger);
   }

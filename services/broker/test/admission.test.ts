@@ -1,9 +1,10 @@
 // Per-address admission in-process, with a fake clock: which address a connection counts under
-// (IPv4, IPv4-mapped IPv6, IPv6 per /64), the open-connection bound, the connection-rate token
-// bucket, the ERROR a refusal sends, and that forgotten addresses do not accumulate. The settings'
-// parsing is here too. The live behaviour is in limits-abuse.test.ts and hostile-connections.test.ts.
+// (IPv4, IPv4-mapped IPv6, IPv6 per /64: the failed-login throttle's key too), the open-connection
+// bound, the connection-rate token bucket, the ERROR a refusal sends, and that forgotten addresses
+// do not accumulate. The settings' parsing is here too. The live behaviour is in limits-abuse.test.ts and hostile-connections.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { addressKey as failedLoginKey } from '@stompede/auth';
 import { Admission, addressKey, parseConfig } from '@stompede/broker';
 
 const text = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString();
@@ -18,6 +19,10 @@ describe('addressKey', () => {
     assert.equal(addressKey('2001:0DB8:0001:0002:ffff:0:0:9'), '2001:db8:1:2::/64');
     assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
     assert.equal(addressKey('::1'), '0:0:0:0::/64');
+  });
+
+  test('is the very function the failed-login throttle keys by (libs/auth/test/address-key.test.ts covers it in full)', () => {
+    assert.equal(addressKey, failedLoginKey);
   });
 });
 

@@ -2,9 +2,11 @@
 // connectHeaders, raw sockets, stomp.py. A refused login gets the same ERROR (access refused)
 // whether the login is unknown or the password wrong, then a close; frames pipelined behind a
 // CONNECT being checked wait for CONNECTED; the file is reloaded when it changes and a broken
-// version keeps the last good one; failed logins per address are throttled and counted.
+// version keeps the last good one; failed logins per address are throttled and counted, an IPv4
+// client's under one key whichever transport spells its address.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -33,9 +35,9 @@ async function usersYaml(users: Record<string, { password: string; groups?: stri
 const usersFile = join(dir, 'users.yaml');
 writeFileSync(usersFile, await usersYaml({ alice: { password: 'wonderland', groups: ['ops'] }, bob: { password: 'builder' } }));
 
-/** A fresh TCP connection sends CONNECT with `headers`; returns the ERROR that ends it. */
-async function refusedLogin(port: number, headers: Record<string, string>, message = 'access refused'): Promise<RawFrame> {
-  const c = await RawClient.tcp(port);
+/** A fresh connection (TCP to 127.0.0.1:`port`, or what `to` opens) sends CONNECT with `headers`; returns the ERROR that ends it. */
+async function refusedLogin(to: number | (() => Promise<RawClient>), headers: Record<string, string>, message = 'access refused'): Promise<RawFrame> {
+  const c = typeof to === 'number' ? await RawClient.tcp(to) : await to();
   c.send(frame('CONNECT', { 'accept-version': '1.2', host: '/', ...headers }));
   try {
     return await expectErrorThenClose(c, message);
@@ -129,16 +131,18 @@ describe('users file', () => {
 
 const limitedFile = join(dir, 'limited.yaml');
 writeFileSync(limitedFile, await usersYaml({ carol: { password: 'right' } }));
+/** carol's password is "right"; an address gets 3 failed logins per window (10 minutes). */
+const LIMITED_ENV = {
+  STOMPEDE_AUTH: 'users',
+  STOMPEDE_USERS_FILE: limitedFile,
+  STOMPEDE_AUTH_FAILURE_DELAY_MS: '10',
+  STOMPEDE_AUTH_MAX_FAILURES_PER_IP: '3',
+  STOMPEDE_AUTH_FAILURE_WINDOW_MS: '600000',
+};
 
 describe('failed logins per address', () => {
   const suite = useBroker({
-    env: {
-      STOMPEDE_AUTH: 'users',
-      STOMPEDE_USERS_FILE: limitedFile,
-      STOMPEDE_AUTH_FAILURE_DELAY_MS: '10',
-      STOMPEDE_AUTH_MAX_FAILURES_PER_IP: '3',
-      STOMPEDE_AUTH_FAILURE_WINDOW_MS: '600000',
-    },
+    env: LIMITED_ENV,
   });
 
   test('past the limit the address gets ERROR too many failed logins at once, even with the right password; counted in /metrics', async () => {
@@ -153,6 +157,51 @@ describe('failed logins per address', () => {
     assert.equal(await metric(broker, 'stompede_auth_failures_total', { method: 'users' }), 3);
     assert.equal(await metric(broker, 'stompede_auth_successes_total', { method: 'users' }), 1);
     assert.equal(await metric(broker, 'stompede_errors_total', { reason: 'access refused' }), 3);
+  });
+});
+
+/** Whether this machine reaches itself over IPv6 loopback (a container may have IPv6 off). */
+async function ipv6Loopback(): Promise<boolean> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '::1', resolve));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    server.close();
+  }
+}
+
+describe('failed logins per address on a dual-stack listener', { skip: (await ipv6Loopback()) ? false : 'no IPv6 loopback' }, () => {
+  // Bound to ::, the node sees an IPv4 client as IPv4-mapped IPv6, spelled ::ffff:127.0.0.1 by
+  // node:net (TCP) and 0000:...:ffff:7f00:0001 by uWS (WebSocket): one address all the same.
+  const suite = useBroker({
+    host: '::',
+    env: LIMITED_ENV,
+  });
+  const guess = (i: number): Record<string, string> => ({ login: 'carol', passcode: `guess-${i}` });
+  const right = { login: 'carol', passcode: 'right' };
+
+  test('an IPv4 client\'s failures over TCP and WebSocket count together; ::1 is another address, counted on its own', async () => {
+    const broker = suite.broker();
+    const ws = (): Promise<RawClient> => RawClient.ws(`ws://127.0.0.1:${broker.wsPort}/ws`);
+    const v6 = (): Promise<RawClient> => RawClient.tcp(broker.tcpPort, '::1');
+    await refusedLogin(broker.tcpPort, guess(0));
+    await refusedLogin(ws, guess(1));
+    await refusedLogin(ws, guess(2));
+    await refusedLogin(broker.tcpPort, right, 'too many failed logins');
+    await refusedLogin(ws, right, 'too many failed logins');
+
+    // ::1 (its /64 is not 127.0.0.1's address) has no failures yet: the right password gets in.
+    const ok = await v6();
+    await ok.connect(right);
+    ok.close();
+    for (let i = 3; i < 6; i++) await refusedLogin(v6, guess(i));
+    await refusedLogin(v6, right, 'too many failed logins');
+    assert.equal(await metric(broker, 'stompede_auth_failures_total', { method: 'users' }), 6);
+    assert.equal(await metric(broker, 'stompede_auth_rate_limited_total'), 3);
+    assert.match(broker.output(), /"remote":"::1".*login refused|login refused.*"remote":"::1"/, 'the log names the address itself, not its key');
   });
 });
 

@@ -49,6 +49,9 @@ describe('cluster publish pressure: a lagging node slows or refuses publishers, 
       STOMPEDE_MAX_HELD_INPUT_BYTES: String(MAX_HELD_INPUT_BYTES),
       // A frozen node stays in the registry (its group keeps holding the stream) for the test's length.
       STOMPEDE_REDIS_NODE_TTL_MS: '5000',
+      // Not an outage test: on a loaded machine a 1 s stall would make A count Redis as down and
+      // take SENDs into its outbox, where no pressure applies.
+      STOMPEDE_REDIS_TIMEOUT_MS: '5000',
     },
   });
   let frozen: ClusterNode | undefined;
@@ -94,7 +97,7 @@ describe('cluster publish pressure: a lagging node slows or refuses publishers, 
     try {
       const n = 3_000;
       const sending = paced(seq('t-', 1, n), (body) => pub.send(frame('SEND', { destination: dest }, body)));
-      await eventually(async () => (await heldOnA()) === 1, async () => `stompede_publishers_held on A is ${await heldOnA()}`, LONG);
+      await eventually(async () => (await heldOnA()) === 1, async () => `stompede_publishers_held on A is ${await heldOnA()}, A's subscriber got ${bodies(subs[0]!, 't-').length}\n${logs()}`, LONG);
       const whileHeld = bodies(subs[0]!, 't-').length;
       assert.ok(whileHeld < n, `A's own subscriber got ${whileHeld} of ${n} while the publisher was held`);
       thaw();

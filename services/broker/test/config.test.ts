@@ -79,6 +79,26 @@ describe('configuration', () => {
     assert.doesNotThrow(() => parseConfig([], { STOMPEDE_DEAD_LETTER_DESTINATION: '/queue/dead-letter' }));
   });
 
+  test('STOMPEDE_REDIS_URL: Redis Cluster seeds must agree on TLS and credentials', () => {
+    const single = parseConfig([], { STOMPEDE_REDIS_URL: 'rediss://:s3cret@redis.example:6380/1' }).config;
+    assert.deepEqual(single.redisUrl, ['rediss://:s3cret@redis.example:6380/1']);
+    const seeds = parseConfig([], { STOMPEDE_REDIS_URL: 'rediss://:s3cret@r0.example:6380, rediss://:s3cret@r1.example:6380' }).config;
+    assert.equal(seeds.redisUrl.length, 2);
+    const bad: [string, RegExp][] = [
+      ['redis://r0.example:6379,rediss://r1.example:6380', /STOMPEDE_REDIS_URL \(--redis-url, from STOMPEDE_REDIS_URL\): Redis Cluster seeds must all be redis:\/\/ or all rediss:\/\/ \(TLS\)/],
+      ['rediss://:s3cret@r0.example:6380,rediss://:other@r1.example:6380', /STOMPEDE_REDIS_URL .*same username and password .*rediss:\/\/r1\.example:6380 differs/],
+      ['redis://r0.example:6379,redis://r1.example:6379/4', /STOMPEDE_REDIS_URL .*only database 0/],
+    ];
+    for (const [url, message] of bad) {
+      assert.throws(() => parseConfig([], { STOMPEDE_REDIS_URL: url }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, message);
+        assert.doesNotMatch(err.message, /s3cret|other/, 'passwords stay out of the message');
+        return true;
+      });
+    }
+  });
+
   test('unknown flags are refused', () => {
     assert.throws(() => parseConfig(['--no-such-flag', '1'], {}), ConfigError);
   });

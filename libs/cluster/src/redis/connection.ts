@@ -1,24 +1,29 @@
 // Redis connections. Commands go over one auto-pipelined connection (ioredis writes every command
-// of a turn in one batch, per cluster node); each blocking reader has a connection of its own, since
-// a blocked XREAD stalls whatever else is queued behind it on the same socket.
+// of a turn in one batch, per cluster node). Topic stream writes have a connection of their own,
+// without auto-pipelining: they are batched already (publish-batch.ts), and an ioredis pipeline per
+// batch was a third of what a publish allocated. Each blocking reader has a connection of its own,
+// since a blocked XREAD stalls whatever else is queued behind it on the same socket.
 import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
+import { clusterSeeds } from './urls.js';
 
 export type Conn = Redis | Cluster;
 
-export type Role = 'commands' | 'reader';
+export type Role = 'commands' | 'writes' | 'reader';
 
 /** TCP keep-alive probes on every connection: a peer that vanished without a FIN is noticed. */
 const KEEPALIVE_MS = 5_000;
 
 /**
- * Parses one or more redis:// URLs; several mean Redis Cluster seeds. `timeoutMs` bounds every
- * command of the command connection: a network path to Redis that stalls (no FIN, no RST: a
- * partition) otherwise leaves commands waiting for as long as it lasts, and the node would never
- * know Redis is unreachable.
+ * Opens one or more redis:// or rediss:// URLs; several mean Redis Cluster seeds. `timeoutMs`
+ * bounds every command of the command and write connections: a network path to Redis that stalls (no FIN, no
+ * RST: a partition) otherwise leaves commands waiting for as long as it lasts, and the node would
+ * never know Redis is unreachable.
  */
 export function openConnection(urls: readonly string[], name: string, role: Role, timeoutMs: number): Conn {
-  const commands = role === 'commands';
+  // Commands and writes fail fast; a reader waits (its reads block by design).
+  const commands = role !== 'reader';
+  const pipelined = role === 'commands';
   const common = {
     connectionName: name,
     // Commands fail on a dropped connection instead of being resent later: the broker decides per
@@ -27,7 +32,7 @@ export function openConnection(urls: readonly string[], name: string, role: Role
     // blindly could have been served already, its reply lost with the connection.
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: commands ? 0 : null,
-    enableAutoPipelining: commands,
+    enableAutoPipelining: pipelined,
     lazyConnect: true,
     keepAlive: KEEPALIVE_MS,
     connectTimeout: Math.max(timeoutMs, 1_000),
@@ -37,21 +42,15 @@ export function openConnection(urls: readonly string[], name: string, role: Role
   if (urls.length === 1) {
     return new Redis(urls[0]!, { ...common, enableOfflineQueue: !commands, retryStrategy: retry });
   }
-  const seeds = urls.map((u) => {
-    const url = new URL(u);
-    return { host: url.hostname, port: Number(url.port || 6379) };
-  });
-  const first = new URL(urls[0]!);
+  // TLS, credentials and ?options come from the seeds' URLs (urls.ts), the URL winning over the
+  // defaults above as it does for a single URL in ioredis.
+  const { seeds, redisOptions } = clusterSeeds(urls);
   return new Cluster(seeds, {
     lazyConnect: true,
     enableOfflineQueue: !commands,
-    enableAutoPipelining: commands,
+    enableAutoPipelining: pipelined,
     clusterRetryStrategy: retry,
-    redisOptions: {
-      ...common,
-      username: first.username || undefined,
-      password: first.password || undefined,
-    },
+    redisOptions: { ...common, ...redisOptions },
   });
 }
 

@@ -1,5 +1,6 @@
-// What the parts of the Redis broker share: options, the command connection, the readers (one
-// per hash tag and kind, each on its own connection), whether Redis is reachable, and counters.
+// What the parts of the Redis broker share: options, the command and stream-write connections, the
+// readers (one per hash tag and kind, each on its own connection), whether Redis is reachable, and
+// counters.
 import type { BrokerHandler, HistoryPrefix, QueueLimits } from '@stompede/broker-api';
 import { cmd, openConnection, type Conn } from './connection.js';
 import { KeySpace } from './keys.js';
@@ -34,6 +35,8 @@ export interface RedisBrokerOptions extends QueueLimits {
   readonly patternPrefixes?: readonly string[];
   /** A topic read that returned less than a full batch waits this long before the next (0: no wait). */
   readonly readLingerMs: number;
+  /** A stream's batch with no batch in flight waits this long for more before it goes (0: at the end of the turn). */
+  readonly publishLingerMs: number;
   /** Hard bound of a topic stream's length; past it entries are trimmed even if a node has not read them. */
   readonly streamMaxEntries: number;
   /**
@@ -87,6 +90,8 @@ const SILENT: ClusterLog = { info() {}, warn() {}, error() {} };
 export class RedisContext {
   readonly keys: KeySpace;
   readonly commands: Conn;
+  /** Topic stream writes (publishes and the outbox), in the order they are issued. */
+  readonly streamWrites: Conn;
   readonly log: ClusterLog;
   up = false;
   handler: BrokerHandler | undefined;
@@ -100,6 +105,12 @@ export class RedisContext {
     this.keys = new KeySpace(o.keyPrefix, o.partitions);
     this.log = o.log ?? SILENT;
     this.commands = openConnection(o.urls, `stompede:${o.nodeId}:commands`, 'commands', o.timeoutMs);
+    this.streamWrites = openConnection(o.urls, `stompede:${o.nodeId}:writes`, 'writes', o.timeoutMs);
+  }
+
+  /** Both connections every command goes over are ready (readers and followers report their own). */
+  get connected(): boolean {
+    return this.commands.status === 'ready' && this.streamWrites.status === 'ready';
   }
 
   /** The queue reader for the streams with hash tag `tag` (the shared group); created on first use. */

@@ -5,8 +5,9 @@
 // share a hash tag, so one command covers them all, in Redis Cluster too. Adding a stream wakes the
 // blocked read through the reader's wake stream, so the read is re-issued with it at once instead of
 // at the next timeout.
+import { Command } from 'ioredis';
 import type { StreamEntry } from './codec.js';
-import { cmdBuffer, resetConnection, type Conn } from './connection.js';
+import { resetConnection, type Conn } from './connection.js';
 
 export type { StreamEntry } from './codec.js';
 
@@ -50,6 +51,8 @@ export class StreamReader {
   private blocked = false;
   /** The streams the read in flight covers. */
   private reading = new Set<string>();
+  /** The read command, kept while the streams read and their demand stay the same. */
+  private read: PreparedRead | undefined;
   private closed = false;
   private parked: (() => void) | undefined;
   private lingering: NodeJS.Timeout | undefined;
@@ -85,12 +88,14 @@ export class StreamReader {
 
   add(key: string, target: ReadTarget): void {
     this.streams.set(key, target);
+    this.read = undefined;
     this.poke(key);
   }
 
   /** Stops reading `key`; a read in flight that covers it is woken, so it stops claiming entries for it. */
   remove(key: string): void {
     this.streams.delete(key);
+    this.read = undefined;
     if (this.blocked && this.reading.has(key) && !this.o.group.noAck) this.o.wake().catch(() => {});
   }
 
@@ -132,8 +137,8 @@ export class StreamReader {
 
   private async loop(): Promise<void> {
     while (!this.closed) {
-      const args = this.command();
-      if (args === undefined) {
+      const read = this.prepare();
+      if (read === undefined) {
         await new Promise<void>((resolve) => (this.parked = resolve));
         continue;
       }
@@ -141,7 +146,7 @@ export class StreamReader {
       this.blocked = true;
       try {
         const lost = new Promise<never>((_, reject) => (this.abandon = reject));
-        reply = await Promise.race([cmdBuffer(this.o.conn, 'XREADGROUP', args), lost]);
+        reply = await Promise.race([this.send(read), lost]);
       } catch (err) {
         this.blocked = false;
         if (this.closed) return;
@@ -156,12 +161,19 @@ export class StreamReader {
     }
   }
 
-  /** The XREADGROUP arguments for the streams that can take entries now; undefined if none can. */
-  private command(): (string | number)[] | undefined {
+  /**
+   * The read for the streams that can take entries now (undefined if none can): the one before,
+   * while the streams are the same and none has a demand (topic readers, between subscription
+   * changes), since demand changes without a call here.
+   */
+  private prepare(): PreparedRead | undefined {
+    if (this.read !== undefined) return this.read;
     const keys: string[] = [];
     let count = 0;
+    let demand = false;
     for (const [key, t] of this.streams) {
       if (t.demand !== undefined) {
+        demand = true;
         if (t.demand <= 0) continue;
         count = Math.max(count, t.demand);
       } else {
@@ -172,10 +184,21 @@ export class StreamReader {
     if (keys.length === 0) return undefined;
     this.reading = new Set(keys);
     const g = this.o.group;
-    return [
+    const args = [
       'GROUP', g.name, g.consumer, 'COUNT', Math.min(count, this.o.readCount), 'BLOCK', this.o.blockMs, ...(g.noAck ? ['NOACK'] : []),
       'STREAMS', this.o.wakeKey, ...keys, '>', ...keys.map(() => '>'),
     ];
+    if (demand) return { args, bytes: undefined };
+    // Encoded once, here, only for a read that will be sent again as it is.
+    this.read = { args, bytes: toBuffer(new Command('xreadgroup', args).toWritable({})) };
+    return this.read;
+  }
+
+  /** Sends the read with bulk replies as Buffers (bodies stay bytes, no UTF-8 round trip). */
+  private send(read: PreparedRead): Promise<unknown> {
+    const command = new PreparedCommand(read);
+    void this.o.conn.sendCommand(command);
+    return command.promise;
   }
 
   private linger(): Promise<void> {
@@ -206,4 +229,34 @@ export class StreamReader {
     if (entries > 0) this.o.onRead?.(entries, bytes);
     return entries;
   }
+}
+
+/** A read command's arguments (for ioredis: the key slot in Redis Cluster) and, for a read kept to be sent again, its RESP bytes. */
+interface PreparedRead {
+  readonly args: readonly (string | number)[];
+  readonly bytes: Buffer | undefined;
+}
+
+/**
+ * XREADGROUP written, when the read is kept, as bytes ioredis encoded once. Left to itself,
+ * ioredis encodes a command afresh on every send by concatenating strings, and a topic reader
+ * re-sends the same read after every reply: that was a kilobyte of garbage per read on the reading node's busiest path.
+ * Overriding `toWritable` is how ioredis's own Script commands change what is written.
+ */
+class PreparedCommand extends Command {
+  private readonly bytes: Buffer | undefined;
+
+  constructor(read: PreparedRead) {
+    // ioredis copies the arguments (flat()), so the prepared ones are never changed.
+    super('xreadgroup', read.args as (string | number)[], { replyEncoding: null });
+    this.bytes = read.bytes;
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    return this.bytes ?? super.toWritable(socket);
+  }
+}
+
+function toBuffer(writable: string | Buffer): Buffer {
+  return typeof writable === 'string' ? Buffer.from(writable) : writable;
 }

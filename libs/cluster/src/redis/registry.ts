@@ -13,6 +13,13 @@ export interface NodeSnapshot {
   readonly queues: readonly string[];
 }
 
+/** The node ids in the registry (live, or dead but not forgotten yet) at one read. */
+export interface KnownNodes {
+  readonly ids: ReadonlySet<string>;
+  /** When the read was sent: Redis read the hash at or after this time. */
+  readonly readAtMs: number;
+}
+
 const EVENTS_MAXLEN = 10_000;
 /** A dead node's snapshot is deleted once it is this many TTLs old. */
 const FORGET_AFTER_TTLS = 10;
@@ -22,7 +29,7 @@ export class Registry {
   private meta: Readonly<Record<string, string | number>>;
   alive = 0;
   /** Every node id in the hash at the last read (live, or dead but not forgotten yet), and when. */
-  private known: { ids: string[]; atMs: number } | undefined;
+  private known: KnownNodes | undefined;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -55,6 +62,8 @@ export class Registry {
   /** The live nodes' snapshots; forgets long-dead ones. */
   async nodes(): Promise<NodeSnapshot[]> {
     const { nodes } = this.ctx.keys.registry();
+    // Before the command is sent: Redis reads the hash after this time (what the trimmer relies on).
+    const readAtMs = Date.now();
     // ioredis turns the HGETALL reply into an object.
     const all = (await cmd(this.ctx.commands, 'HGETALL', [nodes])) as Record<string, string>;
     const now = Date.now();
@@ -74,7 +83,7 @@ export class Registry {
     }
     if (dead.length > 0) await cmd(this.ctx.commands, 'HDEL', [nodes, ...dead]);
     this.alive = live.length;
-    this.known = { ids: Object.keys(all).filter((id) => !dead.includes(id)), atMs: now };
+    this.known = { ids: new Set(Object.keys(all).filter((id) => !dead.includes(id))), readAtMs };
     return live;
   }
 
@@ -83,9 +92,9 @@ export class Registry {
    * what the trimmer may treat as the whole cluster when it drops the read positions of nodes gone
    * for good.
    */
-  knownIds(): readonly string[] | undefined {
-    if (this.known === undefined || Date.now() - this.known.atMs > this.ctx.o.heartbeatMs * 3) return undefined;
-    return this.known.ids;
+  knownIds(): KnownNodes | undefined {
+    if (this.known === undefined || Date.now() - this.known.readAtMs > this.ctx.o.heartbeatMs * 3) return undefined;
+    return this.known;
   }
 
   /** Records an interest change (watch, unwatch, consume, cancel) or a node event (join, leave, rejoin). */

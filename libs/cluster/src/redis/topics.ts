@@ -27,6 +27,7 @@ import { OriginTracker } from './origin.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { PublishBatcher, type Outgoing } from './publish-batch.js';
 import type { ReadTarget } from './reader.js';
+import type { KnownNodes } from './registry.js';
 import { ANNOUNCE, RECOUNT, run } from './scripts.js';
 import { StreamTrimmer } from './trimmer.js';
 
@@ -56,7 +57,7 @@ interface Watched {
 export interface TopicPlaneOptions {
   readonly followers: Followers;
   /** Node ids in the registry (live or recently dead), for the trimmer; undefined when stale. */
-  readonly knownNodes: () => readonly string[] | undefined;
+  readonly knownNodes: () => KnownNodes | undefined;
   /** Redis did not answer a publish in time: the broker treats it as unreachable and reconnects. */
   readonly onStall: () => void;
 }
@@ -94,7 +95,7 @@ export class TopicPlane {
       },
     });
     this.outbox = new Outbox(ctx.o.outboxMessages, ctx.o.outboxBytes);
-    this.trimmer = new StreamTrimmer(ctx, options.knownNodes, () => this.relieved());
+    this.trimmer = new StreamTrimmer(ctx, options.knownNodes, () => this.relieved(), (key) => this.batcher.unwritten(key));
     this.batcher = new PublishBatcher(ctx, {
       stored: (_key, items) => {
         ctx.counters.published += items.length;
@@ -250,7 +251,7 @@ export class TopicPlane {
   }
 
   private sendOutboxEntry(e: OutboxEntry): Promise<unknown> {
-    return cmdBuffer(this.ctx.commands, 'XADD', [e.key, 'MAXLEN', '~', e.maxlen, '*', DATA_FIELD, e.payload, ORIGIN_FIELD, e.origin]).then(() => {
+    return cmdBuffer(this.ctx.streamWrites, 'XADD', [e.key, 'MAXLEN', '~', e.maxlen, '*', DATA_FIELD, e.payload, ORIGIN_FIELD, e.origin]).then(() => {
       this.ctx.counters.published++;
     });
   }

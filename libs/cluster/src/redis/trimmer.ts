@@ -6,6 +6,8 @@
 // entries of lag, refused close to the hard bound.
 import { historyLength, type PublishPressure } from '@stompede/broker-api';
 import type { RedisContext } from './context.js';
+import { DeadGroups } from './dead-groups.js';
+import type { KnownNodes } from './registry.js';
 import { run, TRIM } from './scripts.js';
 
 /** Publishes are refused once a reader lags by this share of the hard bound (lag is learnt once per trim interval). */
@@ -14,44 +16,50 @@ const REFUSE_AT = 0.9;
 interface Active {
   readonly vhost: string;
   readonly destination: string;
-  /** Messages this node published to the stream since the pass began. */
-  published: number;
 }
 
 export class StreamTrimmer {
-  /** Streams published to since the last pass. */
+  /** Streams to measure at the next pass: published to since the last one, or under pressure. */
   private active = new Map<string, Active>();
   /** Lag of the slowest reader, per stream, at the last pass (-1: unknown). */
   private lag = new Map<string, number>();
+  /** Per stream, messages this node accepted that no completed pass has counted in the lag yet. */
+  private readonly unmeasured = new Map<string, number>();
+  private readonly deadGroups = new DeadGroups();
   private running = false;
   private pressured = false;
 
   constructor(
     private readonly ctx: RedisContext,
     /** Every node id in the registry (live or recently dead); undefined when not read lately. */
-    private readonly knownNodes: () => readonly string[] | undefined,
+    private readonly knownNodes: () => KnownNodes | undefined,
     /** Some pressure went away: held publishers may go on. */
     private readonly relieved: () => void,
+    /** Messages accepted for a stream and not yet written to the stream-write connection. */
+    private readonly unwritten: (key: string) => number,
   ) {}
 
   published(key: string, vhost: string, destination: string): void {
-    const a = this.active.get(key);
-    if (a === undefined) this.active.set(key, { vhost, destination, published: 1 });
-    else a.published++;
+    if (!this.active.has(key)) this.active.set(key, { vhost, destination });
+    this.unmeasured.set(key, (this.unmeasured.get(key) ?? 0) + 1);
   }
 
   /**
-   * From the slowest reader's lag at the last pass. The refusal also counts what this node published
-   * since (as if nobody had read any of it): lag is learnt once per pass, and a publisher that fast
-   * must not push a reader past the hard bound in between.
+   * From the slowest reader's lag at the last pass. The refusal also counts what this node accepted
+   * that the lag does not include yet (as if nobody had read any of it): lag is learnt once per
+   * pass, and a publisher that fast must not push a reader past the hard bound in between.
    */
   pressure(key: string): PublishPressure {
     const lag = this.lag.get(key) ?? 0;
-    if (lag + (this.active.get(key)?.published ?? 0) >= this.ctx.o.streamMaxEntries * REFUSE_AT) return 'full';
+    if (lag + (this.unmeasured.get(key) ?? 0) >= this.ctx.o.streamMaxEntries * REFUSE_AT) return 'full';
     return lag >= this.ctx.o.streamLagPressure ? 'slow' : 'none';
   }
 
-  /** One pass over the streams published to since the last one. */
+  /**
+   * One pass over the streams published to since the last one. The script goes over the
+   * stream-write connection, behind every publish written before it: its lag covers exactly the
+   * messages accepted so far minus those still waiting to be written (behind a batch in flight).
+   */
   async pass(): Promise<void> {
     if (this.running || !this.ctx.up || this.active.size === 0) return;
     this.running = true;
@@ -60,17 +68,25 @@ export class StreamTrimmer {
     const known = this.knownNodes();
     const o = this.ctx.o;
     try {
-      const lag = new Map<string, number>();
       await Promise.all([...active].map(async ([key, a]) => {
-        const history = historyLength(o.history, a.destination);
-        const args = [history, o.streamMaxEntries, known === undefined ? '0' : '1', o.nodeId, ...(known ?? [])];
-        const [maxLag] = (await run(this.ctx.commands, TRIM, [key], args)) as [number, number];
-        lag.set(key, Number(maxLag));
+        const covered = (this.unmeasured.get(key) ?? 0) - this.unwritten(key);
+        const [maxLag, , ...unknown] = (await run(this.ctx.streamWrites, TRIM, [key], this.trimArgs(key, a, known))) as [number, number, ...string[]];
+        // Lag and count change together, so pressure() never sees a message in neither.
+        this.lag.set(key, Number(maxLag));
+        this.measured(key, covered);
+        this.deadGroups.seen(key, known === undefined ? undefined : unknown.map(String), Date.now());
       }));
-      this.lag = lag;
+      // Streams nobody published to since the last pass, and not under pressure, count as caught up.
+      for (const key of this.lag.keys()) if (!active.has(key)) this.lag.delete(key);
+      this.deadGroups.keepOnly(active);
       // A stream under pressure is measured again next pass even if nobody could publish to it
-      // meanwhile (its publishers are held): the pressure ends when its reader caught up, not before.
-      for (const [key, a] of active) if ((lag.get(key) ?? 0) >= o.streamLagPressure / 2) this.keepMeasuring(key, a);
+      // meanwhile (its publishers are held or refused): the pressure ends when its reader caught up,
+      // and when what was still being written when this pass began is measured, not before. So is
+      // one with groups of unknown nodes, until they are judged.
+      for (const [key, a] of active) {
+        const again = (this.lag.get(key) ?? 0) >= o.streamLagPressure / 2 || this.unmeasured.has(key) || this.deadGroups.pending(key);
+        if (again) this.keepMeasuring(key, a);
+      }
       this.checkRelief();
     } catch (err) {
       this.ctx.log.warn({ err: String(err) }, 'trimming topic streams failed; retried at the next pass');
@@ -80,8 +96,23 @@ export class StreamTrimmer {
     }
   }
 
+  /** trim.lua's arguments: this node is always known; the registry's ids when read lately. */
+  private trimArgs(key: string, a: Active, known: KnownNodes | undefined): (string | number)[] {
+    const o = this.ctx.o;
+    const history = historyLength(o.history, a.destination);
+    if (known === undefined) return [history, o.streamMaxEntries, -1];
+    const ids = known.ids.has(o.nodeId) ? [...known.ids] : [o.nodeId, ...known.ids];
+    return [history, o.streamMaxEntries, ids.length, ...ids, ...this.deadGroups.doomed(key, known)];
+  }
+
+  private measured(key: string, covered: number): void {
+    const left = (this.unmeasured.get(key) ?? 0) - covered;
+    if (left > 0) this.unmeasured.set(key, left);
+    else this.unmeasured.delete(key);
+  }
+
   private keepMeasuring(key: string, a: Active): void {
-    if (!this.active.has(key)) this.active.set(key, { vhost: a.vhost, destination: a.destination, published: 0 });
+    if (!this.active.has(key)) this.active.set(key, a);
   }
 
   private checkRelief(): void {

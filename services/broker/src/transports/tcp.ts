@@ -77,19 +77,94 @@ function refuse(socket: Socket, error: Uint8Array): void {
   setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
 }
 
+/**
+ * A connection to the TLS port refused before its handshake: closed at once, without an ERROR,
+ * since no STOMP frame can reach a client before TLS is up, and the handshake is the very cost a
+ * refusal saves.
+ */
+function refuseBeforeHandshake(socket: Socket): void {
+  socket.on('error', () => {});
+  socket.destroy();
+}
+
+/**
+ * Asks admission about a new TCP socket. Refused: `refuse` ends it, and false. Admitted: counted
+ * until the socket closes, whatever happens on it meanwhile (a TLS handshake that fails or times
+ * out included: 'close' fires once either way), and true.
+ */
+function admitted(admission: Admission, socket: Socket, refused: (socket: Socket, error: Uint8Array) => void): boolean {
+  if (admission.off) return true;
+  const key = addressKey(socket.remoteAddress ?? '');
+  const refusal = admission.admit(key);
+  if (refusal !== undefined) {
+    refused(socket, refusal);
+    return false;
+  }
+  socket.once('close', () => admission.release(key));
+  return true;
+}
+
 /** The TLS side of a listener: the certificate and key it starts with, and what it reports. */
 export interface TlsListenerOptions {
   readonly secure: SecureContextOptions;
   /** Time a client gets to complete the handshake (the CONNECT deadline only starts after it). */
   readonly handshakeTimeoutMs: number;
-  /** A client that connected but failed the handshake (wrong protocol, no common cipher, ...). */
+  /** A client that connected but failed the handshake (wrong protocol, no common cipher, timeout, ...). */
   onHandshakeFailure(): void;
+  /** Handshakes in progress at once; past it a new connection is closed before its own (0: no cap). */
+  readonly maxHandshakes: number;
+  /** A connection was closed because maxHandshakes were in progress. */
+  onHandshakesFull(): void;
+}
+
+/**
+ * Handshakes in progress, without tying a TLS socket to the raw one it wraps: raw sockets open
+ * minus secure ones open (they close together).
+ */
+class HandshakeGate {
+  private rawOpen = 0;
+  private secureOpen = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Counts a raw socket until it closes; false (and not counted) when the cap is reached. */
+  enter(raw: Socket): boolean {
+    if (this.max > 0 && this.rawOpen - this.secureOpen >= this.max) return false;
+    this.rawOpen++;
+    raw.once('close', () => this.rawOpen--);
+    return true;
+  }
+
+  /** A handshake completed: its socket no longer counts until it closes. */
+  secured(socket: Socket): void {
+    this.secureOpen++;
+    socket.once('close', () => this.secureOpen--);
+  }
+}
+
+/**
+ * node:tls over the sockets the plain listener admitted (fed in through its 'connection' event):
+ * the handshake and its deadline, then `open` with the secure socket.
+ */
+function secureLayer(tls: TlsListenerOptions, logger: Logger, open: (socket: Socket) => void): TlsServer {
+  const server = createTlsServer({ ...tls.secure, handshakeTimeout: tls.handshakeTimeoutMs }, open);
+  // Before the handshake completes there is no session: only a log line and a count.
+  server.on('tlsClientError', (err, socket) => {
+    tls.onHandshakeFailure();
+    logger.debug({ err: err.message, remote: socket.remoteAddress }, 'tls handshake failed');
+    // node:tls reports a handshake timeout here and leaves the socket open: closing it is ours.
+    socket.destroy();
+  });
+  return server;
 }
 
 const SOCKET_OPTIONS: ServerOpts = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
 
 export class TcpListener {
+  /** The listening socket: plain TCP, also for TLS (admission runs on it, before any handshake). */
   private readonly server: Server;
+  /** The TLS layer, on TLS listeners: it never listens itself. */
+  private readonly tls: TlsServer | undefined;
   private listening = false;
 
   /** Plain TCP, or TLS when `tls` is given (connections then count as transport "tls"). */
@@ -102,16 +177,7 @@ export class TcpListener {
     tls?: TlsListenerOptions,
   ) {
     const kind = tls === undefined ? 'tcp' : 'tls';
-    const onSocket = (socket: Socket): void => {
-      if (!admission.off) {
-        const key = addressKey(socket.remoteAddress ?? '');
-        const refusal = admission.admit(key);
-        if (refusal !== undefined) {
-          refuse(socket, refusal);
-          return;
-        }
-        socket.once('close', () => admission.release(key));
-      }
+    const open = (socket: Socket): void => {
       const session = hub.open(new TcpTransport(socket, kind));
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
       socket.on('drain', () => session.onDrain());
@@ -119,21 +185,32 @@ export class TcpListener {
       socket.on('close', () => session.onClosed());
     };
     if (tls === undefined) {
-      this.server = createServer(SOCKET_OPTIONS, onSocket);
+      this.server = createServer(SOCKET_OPTIONS, (socket) => {
+        if (admitted(admission, socket, refuse)) open(socket);
+      });
       return;
     }
-    const server = createTlsServer({ ...SOCKET_OPTIONS, ...tls.secure, handshakeTimeout: tls.handshakeTimeoutMs }, onSocket);
-    // Before the handshake completes there is no session: only a log line and a count.
-    server.on('tlsClientError', (err, socket) => {
-      tls.onHandshakeFailure();
-      logger.debug({ err: err.message, remote: socket.remoteAddress }, 'tls handshake failed');
+    const gate = new HandshakeGate(tls.maxHandshakes);
+    const secure = secureLayer(tls, logger, (socket) => {
+      gate.secured(socket);
+      open(socket);
     });
-    this.server = server;
+    this.tls = secure;
+    // Admitted on the raw socket, so that a client refused, or one that never completes a
+    // handshake, is counted against its address like any other connection.
+    this.server = createServer(SOCKET_OPTIONS, (socket) => {
+      if (!admitted(admission, socket, refuseBeforeHandshake)) return;
+      if (gate.enter(socket)) secure.emit('connection', socket);
+      else {
+        tls.onHandshakesFull();
+        refuseBeforeHandshake(socket);
+      }
+    });
   }
 
   /** New connections use this certificate and key; established ones keep theirs. TLS listeners only. */
   setSecureContext(secure: SecureContextOptions): void {
-    (this.server as TlsServer).setSecureContext(secure);
+    this.tls?.setSecureContext(secure);
   }
 
   listen(): Promise<void> {

@@ -66,24 +66,48 @@ export interface StartOptions {
   /** The program and its first arguments; default: this node running services/broker/dist/main.js. */
   readonly command?: readonly string[];
   readonly cwd?: string;
+  /** The address the listeners bind to (STOMPEDE_BIND) and the handle's URLs name; default 127.0.0.1. */
+  readonly host?: string;
+  /** Which broker this is, in the errors of a start that failed; default "broker". */
+  readonly name?: string;
 }
+
+/** Starts with new ports when one this helper picked was taken before the broker bound it. */
+const START_ATTEMPTS = 3;
 
 /**
  * Starts a broker and resolves once it logged that it is listening. Ports are free ones unless
  * `options.env` sets them (a node restarted on the ports it had); a port set to 0 (off) is
- * reported as a free port nothing listens on.
+ * reported as a free port nothing listens on. A free port can be taken between the check and the
+ * broker's bind (another test's listener, or any connection's ephemeral port): the broker then
+ * exits with "cannot listen on", and is started again on other ports.
  */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
+  const given = new Set(Object.entries(options.env ?? {}).filter(([k]) => k.endsWith('_PORT')).map(([, v]) => v));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      const taken = /(?:cannot listen on|address already in use) \S*:(\d+)/.exec((err as Error).message)?.[1];
+      if (attempt >= START_ATTEMPTS || taken === undefined || given.has(taken)) throw err;
+    }
+  }
+}
+
+async function startOnce(options: StartOptions): Promise<BrokerHandle> {
   const port = async (name: string): Promise<number> => {
     const given = options.env?.[name];
     return given !== undefined && given !== '0' ? Number(given) : freePort();
   };
+  const host = options.host ?? '127.0.0.1';
+  // An IPv6 host goes in brackets in a URL or host:port (a listener on :: is reached through [::]).
+  const hostPart = host.includes(':') ? `[${host}]` : host;
   const wsPort = await port('STOMPEDE_WS_PORT');
   const tcpPort = await port('STOMPEDE_TCP_PORT');
   const tlsPort = options.env?.['STOMPEDE_TLS_CERT'] ? await port('STOMPEDE_TLS_PORT') : 0;
   const env: Record<string, string> = {
     ...process.env as Record<string, string>,
-    STOMPEDE_BIND: '127.0.0.1',
+    STOMPEDE_BIND: host,
     STOMPEDE_WS_PORT: String(wsPort),
     STOMPEDE_TCP_PORT: String(tcpPort),
     STOMPEDE_ADMIN_PORT: String(await port('STOMPEDE_ADMIN_PORT')),
@@ -104,33 +128,15 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    // A node that never came up must not outlive the caller's error.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`broker did not start within ${options.timeoutMs ?? 10000} ms:\n${out}`));
-    }, options.timeoutMs ?? 10_000);
-    const check = (): void => {
-      if (out.includes('stompede listening')) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code} before listening:\n${out}`));
-    });
-  });
+  await untilListening(child, () => out, options.name ?? 'broker', options.timeoutMs ?? 10_000);
   return {
     wsPort,
     tcpPort,
     tlsPort,
     adminPort,
-    adminAddress: `127.0.0.1:${adminPort}`,
-    wsUrl: `ws://127.0.0.1:${wsPort}/ws`,
-    httpUrl: `http://127.0.0.1:${wsPort}`,
+    adminAddress: `${hostPart}:${adminPort}`,
+    wsUrl: `ws://${hostPart}:${wsPort}/ws`,
+    httpUrl: `http://${hostPart}:${wsPort}`,
     process: child,
     pid: child.pid!,
     output: () => out,
@@ -144,6 +150,29 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
       child.kill('SIGKILL');
     },
   };
+}
+
+/** Resolves once `child` logged that it listens; rejects if it exits first or takes longer than `timeoutMs` (it is killed then). */
+function untilListening(child: ChildProcess, output: () => string, name: string, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // A node that never came up must not outlive the caller's error.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${output()}`));
+    }, timeoutMs);
+    const check = (): void => {
+      if (output().includes('stompede listening')) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before listening:\n${output()}`));
+    });
+  });
 }
 
 /** Runs the broker binary to completion (for --help, bad settings, refusing to start). */

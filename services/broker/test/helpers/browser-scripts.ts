@@ -12,7 +12,9 @@ window.stomp = (transport) => new Promise((resolve, reject) => {
   const base = location.origin;
   const config = { reconnectDelay: 0, debug: () => {} };
   if (transport === null) config.brokerURL = base.replace(/^http/, 'ws') + '/ws';
-  else config.webSocketFactory = () => new SockJS(base + '/sockjs', null, { transports: [transport] });
+  // sockjs-client gives a transport about 300 ms per round trip once its /info came back fast, and
+  // then closes with 2000 "All transports failed": too little on a loaded CI machine.
+  else config.webSocketFactory = () => new SockJS(base + '/sockjs', null, { transports: [transport], timeout: 10000 });
   const client = new StompJs.Client(config);
   client.onConnect = (frame) => {
     window.client = client;

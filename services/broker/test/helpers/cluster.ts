@@ -6,7 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Client, StompConfig } from '@stomp/stompjs';
-import { startBroker, type BrokerHandle } from './broker-process.js';
+import { startBroker, type BrokerHandle, type StartOptions } from './broker-process.js';
 import { eventually } from './expect.js';
 import { metricsText, metricValue } from './metrics.js';
 import { RawClient, type TransportKind } from './raw-client.js';
@@ -78,10 +78,18 @@ function listeningLine(out: string): Record<string, unknown> | undefined {
 
 /**
  * Starts one cluster node. Fails when the node came up with the in-memory broker: the cluster tests
- * would otherwise fail later with less obvious messages.
+ * would otherwise fail later with less obvious messages. `start`: where and how it runs, when not
+ * as startBroker's default (a node in a network namespace, helpers/netns-broker.ts).
  */
-export async function startClusterNode(nodeId: string, redisEnv: Record<string, string>, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ClusterNode> {
+export async function startClusterNode(
+  nodeId: string,
+  redisEnv: Record<string, string>,
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+  start: Pick<StartOptions, 'command' | 'host' | 'name'> = {},
+): Promise<ClusterNode> {
   const handle = await startBroker({
+    ...start,
     env: {
       STOMPEDE_LOG_LEVEL: process.env['STOMPEDE_TEST_LOG_LEVEL'] ?? 'info',
       ...FAST_CLUSTER_ENV,
@@ -154,10 +162,14 @@ export function useCluster(options: ClusterOptions = {}): ClusterSuite {
     if (options.redis === 'cluster') redisCluster = await startRedisCluster(3);
     else redis = await startRedis(options.redis ?? {});
     const n = options.nodes ?? 3;
-    const nodes = await Promise.all(
+    const results = await Promise.allSettled(
       Array.from({ length: n }, (_, i) => startClusterNode(`node-${LETTERS[i]}`, redisEnv(), { ...options.env, ...options.nodeEnv?.[i] })),
     );
-    started.push(...nodes);
+    // The nodes that did start are stopped by the after hook even when another failed: left
+    // running, they would keep this test file's process alive for good (seen in CI).
+    for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   });
 
   after(async () => {

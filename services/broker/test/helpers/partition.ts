@@ -72,11 +72,16 @@ export function usePartitionCluster(options: PartitionOptions = {}): PartitionSu
       relay = await startDelayRelay(link, 0, { host: '127.0.0.1', port: redis.port });
       url = `redis://${link}:${relay.port}`;
     }
-    const [a, b] = await Promise.all([
+    const [a, b] = await Promise.allSettled([
       startNodeInNetns(ns, 'node-a', url, options.env),
       startClusterNode('node-b', redis.brokerEnv(), options.env),
     ]);
-    nodes.push(a, onHost(b));
+    // A node that started is stopped by the after hook even if the other failed (else it would
+    // keep this file's process alive).
+    if (a.status === 'fulfilled') nodes.push(a.value);
+    if (b.status === 'fulfilled') nodes.push(onHost(b.value));
+    if (a.status === 'rejected') throw a.reason;
+    if (b.status === 'rejected') throw b.reason;
   });
 
   after(async () => {

@@ -89,7 +89,9 @@ export const SOCKJS_TRANSPORTS: readonly SockJsTransport[] = ['websocket', 'xhr-
 /** A @stomp/stompjs client over sockjs-client restricted to `transport`, connected. */
 export async function connectSockJs(url: string, transport: SockJsTransport, config: StompConfig = {}): Promise<Client> {
   const client = new Client({
-    webSocketFactory: () => new SockJS(url, null, { transports: [transport] }),
+    // sockjs-client's own transport timeout (about 300 ms per round trip after a fast /info) fails
+    // connects on a loaded machine with 2000 "All transports failed".
+    webSocketFactory: () => new SockJS(url, null, { transports: [transport], timeout: 10_000 }),
     reconnectDelay: 0,
     debug: () => {},
     ...config,

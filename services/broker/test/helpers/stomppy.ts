@@ -19,6 +19,8 @@ export interface PyResult {
   readonly errors: PyFrame[];
   readonly disconnected: boolean;
   readonly exception?: string;
+  /** What the script printed on stderr: tracebacks of stomp.py's receiver thread, say. */
+  readonly stderr?: string;
 }
 
 export type PyStep = { readonly op: string } & Record<string, unknown>;
@@ -87,7 +89,7 @@ export function runStomppy(scenario: PyScenario, timeoutMs = 60_000): PyRun {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(killer);
-      if (result !== undefined) resolve(result);
+      if (result !== undefined) resolve({ ...result, stderr });
       else reject(new Error(`stomppy_client.py exited ${code} without a result:\n${stderr}`));
     });
   });
