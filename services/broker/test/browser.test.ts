@@ -52,6 +52,8 @@ describe('in Chromium', { skip: chromiumMissing() ?? redisUnavailable() }, () =>
     async function pageOn(i: number) {
       const { page, log } = await browser.page();
       await page.goto(`${cluster.node(i).httpUrl}/`);
+      const globals = await page.evaluate('[typeof StompJs, typeof SockJS]');
+      assert.deepEqual(globals, ['object', 'function'], `the page's bundles did not load: ${log.join('\n')}`);
       await page.evaluate(DEFINE_HELPERS);
       return { page, log };
     }

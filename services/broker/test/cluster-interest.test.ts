@@ -7,6 +7,7 @@ import { metricSum, useCluster, type ClusterNode } from './helpers/cluster.js';
 import { eventually } from './helpers/expect.js';
 import { delay } from './helpers/raw-client.js';
 import { redisUnavailable } from './helpers/redis-server.js';
+import type { Client } from '@stomp/stompjs';
 import { Inbox, publishAll, range, receipt, subscribed } from './helpers/stompjs.js';
 
 const LONG = 20_000;
@@ -43,6 +44,9 @@ const delta = (after: Reads, before: Reads): Reads => ({ entries: after.entries 
 
 describe('cluster interest', { skip: redisUnavailable() }, () => {
   const { stompjs, node, logs } = useCluster({ nodes: 3 });
+  /** publishAll, failing with the nodes' logs. */
+  const published = (client: Client, destination: string, bodies: string[]): Promise<void> =>
+    publishAll(client, destination, bodies).catch((e: Error) => assert.fail(`${e.message}\n${logs()}`));
 
   test('nodes without subscribers for a destination read zero entries and zero bytes of its traffic', async () => {
     // A: the only subscriber of /topic/hot and the only consumer of /queue/hot.
@@ -60,8 +64,8 @@ describe('cluster interest', { skip: redisUnavailable() }, () => {
     const [a0, b0, c0] = await Promise.all([settled(node(0)), settled(node(1)), settled(node(2))]);
 
     const n = 500;
-    await publishAll(publisher, '/topic/hot', range(n, BODY));
-    await publishAll(publisher, '/queue/hot', range(100, BODY));
+    await published(publisher, '/topic/hot', range(n, BODY));
+    await published(publisher, '/queue/hot', range(100, BODY));
     await topicInbox.until(n, LONG).catch((e: Error) => assert.fail(`${e.message}\n${logs()}`));
     await queueInbox.until(100, LONG).catch((e: Error) => assert.fail(`${e.message}\n${logs()}`));
 
@@ -72,7 +76,7 @@ describe('cluster interest', { skip: redisUnavailable() }, () => {
     assert.deepEqual(delta(await reads(node(2)), c0), { entries: 0, bytes: 0 }, 'node C (other destinations) read nothing');
 
     // C's counters do move for what it is interested in.
-    await publishAll(publisher, '/topic/cold', ['brr']);
+    await published(publisher, '/topic/cold', ['brr']);
     await coldTopic.until(1, LONG);
     const dc = delta(await reads(node(2)), c0);
     assert.ok(dc.entries >= 1 && dc.bytes >= 3, `node C read its own message (${JSON.stringify(dc)})`);
@@ -87,7 +91,7 @@ describe('cluster interest', { skip: redisUnavailable() }, () => {
     const c0 = await settled(node(2));
     // A destination nobody published to before; C's pattern does not match it.
     const n = 300;
-    await publishAll(publisher, '/topic/warm', range(n, BODY));
+    await published(publisher, '/topic/warm', range(n, BODY));
     await inbox.until(n, LONG).catch((e: Error) => assert.fail(`${e.message}\n${logs()}`));
     const dc = delta(await reads(node(2)), c0);
     // At most the announcement of the new destination's name, never its messages.
@@ -99,7 +103,7 @@ describe('cluster interest', { skip: redisUnavailable() }, () => {
     const inbox = new Inbox();
     const sub = await subscribed(a, '/topic/fading', inbox.push);
     const publisher = await stompjs(1);
-    await publishAll(publisher, '/topic/fading', range(10, BODY));
+    await published(publisher, '/topic/fading', range(10, BODY));
     await inbox.until(10, LONG);
     sub.unsubscribe({ receipt: 'fading-unsub' });
     await receipt(a, 'fading-unsub', LONG);
@@ -108,7 +112,7 @@ describe('cluster interest', { skip: redisUnavailable() }, () => {
     await eventually(
       async () => {
         const before = await settled(node(0));
-        await publishAll(publisher, '/topic/fading', range(50, BODY));
+        await published(publisher, '/topic/fading', range(50, BODY));
         last = delta(await settled(node(0)), before);
         return last.entries === 0 && last.bytes === 0;
       },

@@ -35,6 +35,10 @@ export function useBrowser(): BrowserSuite {
       const log: string[] = [];
       page.on('console', (m) => log.push(m.text()));
       page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+      page.on('requestfailed', (r) => log.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) log.push(`response: ${r.status()} ${r.url()}`);
+      });
       return { page, log };
     },
   };

@@ -47,14 +47,28 @@ export class Inbox {
   }
 }
 
-/** Waits for a receipt through stompjs's watchForReceipt. */
+/**
+ * Waits for a receipt through stompjs's watchForReceipt. An ERROR frame or a closed socket while
+ * waiting fails it at once, with the ERROR's message: a failure that says why.
+ */
 export function receipt(client: Client, id: string, timeoutMs = 5000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no RECEIPT ${id}`)), timeoutMs);
-    client.watchForReceipt(id, () => {
-      clearTimeout(timer);
-      resolve();
-    });
+  const { onStompError, onWebSocketClose } = client;
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no RECEIPT ${id} in ${timeoutMs} ms`)), timeoutMs);
+    client.onStompError = (frame) => {
+      onStompError(frame);
+      reject(new Error(`ERROR instead of RECEIPT ${id}: ${frame.headers['message']} ${frame.body}`));
+    };
+    client.onWebSocketClose = (event: CloseEvent) => {
+      onWebSocketClose(event);
+      reject(new Error(`socket closed (${event.code}) before RECEIPT ${id}`));
+    };
+    client.watchForReceipt(id, () => resolve());
+  }).finally(() => {
+    clearTimeout(timer);
+    client.onStompError = onStompError;
+    client.onWebSocketClose = onWebSocketClose;
   });
 }
 
