@@ -98,6 +98,10 @@ for (const overlay of OVERLAYS) {
       }
       const readiness = container['readinessProbe'];
       assert.ok(readiness['periodSeconds'] * readiness['failureThreshold'] * 1000 <= config.drainGraceMs, 'readiness notices a drain within STOMPEDE_DRAIN_GRACE_MS');
+      // A node waiting for Redis at start is not listening yet: the kubelet must not restart it first.
+      const startup = container['startupProbe'];
+      const startupWindowMs = ((startup['initialDelaySeconds'] ?? 0) + startup['periodSeconds'] * startup['failureThreshold']) * 1000;
+      assert.ok(startupWindowMs > config.redisStartTimeoutMs, `the startup probe gives up after ${startupWindowMs} ms, before STOMPEDE_REDIS_START_TIMEOUT_MS (${config.redisStartTimeoutMs})`);
       assert.notEqual(config.adminBind, '127.0.0.1', 'the admin port must be reachable from the kubelet and the other brokers');
     });
 

@@ -70,7 +70,7 @@ export class RedisBroker implements Broker, BrokerInspector {
       conn.on('close', () => this.onDown());
       conn.on('error', () => {}); // reported through 'close' and the outage log
     }
-    await Promise.all([connectNow(this.ctx.commands), connectNow(this.ctx.streamWrites)]);
+    await this.connectBoth();
     this.ctx.up = true;
     this.everUp = true;
     await this.replies.openInbox();
@@ -82,6 +82,20 @@ export class RedisBroker implements Broker, BrokerInspector {
     this.timers.push(setInterval(() => void this.queues.janitor(), o.janitorMs));
     this.timers.push(setInterval(() => void this.topics.trimmer.pass(), o.trimIntervalMs));
     for (const t of this.timers) t.unref();
+  }
+
+  /** Both connections ready within the start deadline, or neither left trying. */
+  private async connectBoth(): Promise<void> {
+    const { commands, streamWrites, o } = this.ctx;
+    const retrying = (connection: string) => (reason: string) =>
+      this.ctx.log.warn({ connection, reason, startTimeoutMs: o.startTimeoutMs }, 'Redis not reachable yet: retrying until the start deadline');
+    try {
+      await Promise.all([connectNow(commands, o.startTimeoutMs, retrying('commands')), connectNow(streamWrites, o.startTimeoutMs, retrying('writes'))]);
+    } catch (err) {
+      commands.disconnect();
+      streamWrites.disconnect();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -95,6 +95,7 @@ export const BASE_OPTIONS = {
   maxPublishesInFlight: 10_000,
   trimIntervalMs: 100,
   timeoutMs: 2_000,
+  startTimeoutMs: 10_000,
   history: [
     { prefix: '/topic/', messages: 1000 },
     { prefix: '/topic/short.', messages: 3 },

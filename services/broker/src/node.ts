@@ -204,6 +204,7 @@ function createBroker(config: BrokerConfig, logger: Logger, redisLag: Histogram)
     maxPublishesInFlight: config.redisMaxPublishesInFlight,
     trimIntervalMs: config.redisTrimIntervalMs,
     timeoutMs: config.redisTimeoutMs,
+    startTimeoutMs: config.redisStartTimeoutMs,
     history: config.historyMessages,
     // Patterns are only allowed on topic prefixes, so nothing else is announced for them.
     patternPrefixes: config.destinationPrefixes.filter((p) => p.kind === 'topic').map((p) => p.prefix),

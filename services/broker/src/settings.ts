@@ -47,6 +47,7 @@ export interface BrokerConfig extends Omit<SessionConfig, 'serverName'>, AuthCon
   readonly redisMaxPublishesInFlight: number;
   readonly redisTrimIntervalMs: number;
   readonly redisTimeoutMs: number;
+  readonly redisStartTimeoutMs: number;
   /** Admin gRPC port; 0 switches the admin API off. */
   readonly adminPort: number;
   readonly adminBind: string;
@@ -318,6 +319,7 @@ export const SETTINGS: readonly Setting[] = [
   s('redisLagPressureEntries', 'STOMPEDE_REDIS_LAG_PRESSURE_ENTRIES', '20000', 'When a node reading a destination lags by this many entries, publishers of that destination are slowed: TCP connections stop being read, WebSocket input is held (up to STOMPEDE_MAX_HELD_INPUT_BYTES) until the reader catches up.', int(1)),
   s('redisMaxPublishesInFlight', 'STOMPEDE_REDIS_MAX_PUBLISHES_IN_FLIGHT', '10000', 'Topic messages a node may have sent to Redis and not seen acknowledged; past it every publisher on the node is slowed like under lag pressure.', int(1)),
   s('redisTimeoutMs', 'STOMPEDE_REDIS_TIMEOUT_MS', '3000', 'A Redis command not answered within this long fails; when a heart-beat does, the node treats Redis as unreachable (local delivery, the outbox, ERROR for what must be durable) and reconnects. Catches network paths that stall without closing.', int(100)),
+  s('redisStartTimeoutMs', 'STOMPEDE_REDIS_START_TIMEOUT_MS', '20000', 'How long a starting node keeps trying to reach Redis (logging each new reason) before it stops with "cannot start". Keep it inside the startup probe\'s window (30 s in deploy/k8s).', int(100)),
   s('redisTrimIntervalMs', 'STOMPEDE_REDIS_TRIM_INTERVAL_MS', '1000', 'How often a node trims the topic streams it publishes to and learns how far their readers lag (publish pressure follows at this pace).', int(10)),
   s('maxHeldInputBytes', 'STOMPEDE_MAX_HELD_INPUT_BYTES', '1048576', 'Input a WebSocket publisher may send while the cluster pushes back on it (publish pressure; a TCP publisher is simply not read), before it gets ERROR publisher too fast.', int(0)),
   s('coalesce', 'STOMPEDE_COALESCE', 'true', 'Batch the frames of one event-loop turn into one write per socket (and one publish per group). For benchmarking.', bool),

@@ -65,9 +65,40 @@ export function resetConnection(conn: Conn): void {
   conn.disconnect(true);
 }
 
-/** Connects and waits until the connection (or, for a cluster, the slot map) is ready. */
-export async function connectNow(conn: Conn): Promise<void> {
-  await conn.connect();
+/**
+ * Connects and waits until the connection (or, for a cluster, the slot map) is ready. A failed
+ * attempt is retried at the retry strategy's pace until `deadlineMs` has passed: a Redis that is
+ * restarting, or slow to accept on a busy machine, is no reason for a starting node to give up.
+ * Each failure with a new reason goes to `onFailure` (a refused connection, a certificate refused;
+ * a cluster's own summary says neither), and the rejection past the deadline carries the last one.
+ */
+export function connectNow(conn: Conn, deadlineMs: number, onFailure: (reason: string) => void = () => {}): Promise<void> {
+  let last = '';
+  const failed = (err: Error): void => {
+    if (err.message === last) return;
+    last = err.message;
+    onFailure(last);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let onReady = (): void => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    onReady = resolve;
+    conn.once('ready', onReady);
+    timer = setTimeout(() => {
+      conn.disconnect();
+      reject(new Error(`Redis not ready within ${deadlineMs} ms${last === '' ? '' : `: ${last}`}`));
+    }, deadlineMs);
+  });
+  conn.on('error', failed);
+  conn.on('node error', failed);
+  // The first attempt's rejection is one of the failures above; the retry strategy goes on.
+  conn.connect().catch(() => {});
+  return ready.finally(() => {
+    clearTimeout(timer);
+    conn.off('ready', onReady);
+    conn.off('error', failed);
+    conn.off('node error', failed);
+  });
 }
 
 /** Turns a RESP bulk/array reply into text; ioredis gives Buffers from callBuffer. */

@@ -50,6 +50,8 @@ export interface RedisBrokerOptions extends QueueLimits {
   readonly trimIntervalMs: number;
   /** A command Redis has not answered in this long fails, and Redis counts as unreachable. */
   readonly timeoutMs: number;
+  /** How long start() keeps trying to reach Redis before it fails. */
+  readonly startTimeoutMs: number;
   /** Delivery attempts before a queue entry is dead-lettered; 0 = unlimited. */
   readonly maxDeliveries: number;
   /** Shown in the registry (addresses, version); `RedisBroker.announce` adds to it later. */

@@ -70,6 +70,8 @@ export interface StartOptions {
   readonly host?: string;
   /** Which broker this is, in the errors of a start that failed; default "broker". */
   readonly name?: string;
+  /** Called with everything printed so far whenever the process prints, from its spawn on (before it listens). */
+  readonly onOutput?: (output: string) => void;
 }
 
 /** Starts with new ports when one this helper picked was taken before the broker bound it. */
@@ -125,8 +127,12 @@ async function startOnce(options: StartOptions): Promise<BrokerHandle> {
   const [program, ...programArgs] = options.command ?? [process.execPath, MAIN];
   const child = spawn(program!, [...programArgs, ...(options.args ?? [])], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const printed = (d: Buffer): void => {
+    out += d.toString();
+    options.onOutput?.(out);
+  };
+  child.stdout!.on('data', printed);
+  child.stderr!.on('data', printed);
   const exited = once(child, 'exit');
   await untilListening(child, () => out, options.name ?? 'broker', options.timeoutMs ?? 10_000);
   return {

@@ -86,7 +86,7 @@ export async function startClusterNode(
   redisEnv: Record<string, string>,
   env: Record<string, string> = {},
   timeoutMs = 20_000,
-  start: Pick<StartOptions, 'command' | 'host' | 'name'> = {},
+  start: Pick<StartOptions, 'command' | 'host' | 'name' | 'onOutput'> = {},
 ): Promise<ClusterNode> {
   const handle = await startBroker({
     ...start,
