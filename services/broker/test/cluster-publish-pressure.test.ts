@@ -52,6 +52,11 @@ describe('cluster publish pressure: a lagging node slows or refuses publishers, 
       // Not an outage test: on a loaded machine a 1 s stall would make A count Redis as down and
       // take SENDs into its outbox, where no pressure applies.
       STOMPEDE_REDIS_TIMEOUT_MS: '5000',
+      // A blocking read B sent before it was frozen is still served by Redis: up to this many
+      // entries per stream move from the stream into B's socket buffer, and out of its lag (they
+      // are delivered when B runs again, so they need no room in the stream). With the default
+      // 1,000 that one read could take a whole test transaction and leave no lag to measure.
+      STOMPEDE_REDIS_READ_COUNT: '10',
     },
   });
   let frozen: ClusterNode | undefined;

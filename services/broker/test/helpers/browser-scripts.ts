@@ -27,7 +27,8 @@ window.stomp = (transport) => new Promise((resolve, reject) => {
 });
 window.receipt = (id) => new Promise((resolve, reject) => {
   window.client.watchForReceipt(id, () => resolve(id));
-  setTimeout(() => reject(new Error('no RECEIPT ' + id)), 10000);
+  window.client.onStompError = (f) => reject(new Error('ERROR instead of RECEIPT ' + id + ': ' + f.headers.message));
+  setTimeout(() => reject(new Error('no RECEIPT ' + id + ' in 10 s')), 10000);
 });
 window.inbox = [];
 window.until = (n) => new Promise((resolve, reject) => {
