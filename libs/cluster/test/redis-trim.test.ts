@@ -85,6 +85,25 @@ describe('RedisBroker stream trimming and publish pressure', { skip: redisUnavai
     await eventually(() => a.broker.publishPressure(VHOST, dest) === 'none' && a.handler.relieved > relievedBefore, () => `pressure ${a.broker.publishPressure(VHOST, dest)}, relieved ${a.handler.relieved}`);
   });
 
+  test('a reader whose lag Redis cannot tell (entries deleted in its range) presses publishers by the stream\'s length', async () => {
+    const a = await node('a', { heartbeatMs: 20, streamLagPressure: 50, streamMaxEntries: 200 });
+    const dest = '/topic/pressed.blind';
+    const key = keys().topic(VHOST, dest);
+    await register('blind');
+    await stalledReader(dest, 'blind');
+    for (const x of range(60)) void a.broker.publish(VHOST, dest, NONE, text(x));
+    await a.broker.publish(VHOST, dest, NONE, text('60'), true);
+    // Not the first entry: a deletion before the stream's first entry is no gap in anyone's range.
+    const [tenth] = (await redis().inspect.xrange(key, '-', '+', 'COUNT', 10))[9]!;
+    await redis().inspect.xdel(key, tenth);
+    const lag = async (): Promise<unknown> => (((await redis().inspect.xinfo('GROUPS', key)) as unknown[][]).find((g) => g[1] === 'blind') ?? [])[11];
+    assert.equal(await lag(), null, 'Redis cannot tell the lag of a group with a deleted entry ahead of it');
+    await a.broker.publish(VHOST, dest, NONE, text('61'), true);
+    await eventually(() => a.broker.publishPressure(VHOST, dest) === 'slow', () => `pressure ${a.broker.publishPressure(VHOST, dest)} with the lag unknown`);
+    await catchUp(dest, 'blind');
+    await eventually(() => a.broker.publishPressure(VHOST, dest) === 'none', () => `pressure ${a.broker.publishPressure(VHOST, dest)} after the reader caught up`);
+  });
+
   test('near the hard bound, every accepted message counts until a pass has measured it: no gap while a pass or a batch is held up', async (t) => {
     if (redis().cannotRestart) return t.skip(`CLIENT PAUSE would stall a shared Redis: ${redis().cannotRestart}`);
     const a = await node('a', { heartbeatMs: 20, streamLagPressure: 50, streamMaxEntries: 200 });

@@ -21,7 +21,7 @@ interface Active {
 export class StreamTrimmer {
   /** Streams to measure at the next pass: published to since the last one, or under pressure. */
   private active = new Map<string, Active>();
-  /** Lag of the slowest reader, per stream, at the last pass (-1: unknown). */
+  /** Lag of the slowest reader, per stream, at the last pass (the stream's length when Redis could not tell). */
   private lag = new Map<string, number>();
   /** Per stream, messages this node accepted that no completed pass has counted in the lag yet. */
   private readonly unmeasured = new Map<string, number>();
@@ -70,9 +70,10 @@ export class StreamTrimmer {
     try {
       await Promise.all([...active].map(async ([key, a]) => {
         const covered = (this.unmeasured.get(key) ?? 0) - this.unwritten(key);
-        const [maxLag, , ...unknown] = (await run(this.ctx.streamWrites, TRIM, [key], this.trimArgs(key, a, known))) as [number, number, ...string[]];
-        // Lag and count change together, so pressure() never sees a message in neither.
-        this.lag.set(key, Number(maxLag));
+        const [maxLag, length, ...unknown] = (await run(this.ctx.streamWrites, TRIM, [key], this.trimArgs(key, a, known))) as [number, number, ...string[]];
+        // Lag and count change together, so pressure() never sees a message in neither. When Redis
+        // cannot tell some group's lag, the stream's length bounds it: no group has more to read.
+        this.lag.set(key, Number(maxLag) < 0 ? Number(length) : Number(maxLag));
         this.measured(key, covered);
         this.deadGroups.seen(key, known === undefined ? undefined : unknown.map(String), Date.now());
       }));
