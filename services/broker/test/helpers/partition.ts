@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Client, StompConfig } from '@stomp/stompjs';
 import type { BrokerHandle } from './broker-process.js';
-import { startClusterNode } from './cluster.js';
+import { OUTAGE_ENV, startClusterNode } from './cluster.js';
 import { startDelayRelay, type DelayRelay } from './delay-relay.js';
 import { createNetns, type Netns } from './netns.js';
 import { onHost, openRawTo, startNodeInNetns, type ReachableNode } from './netns-broker.js';
@@ -73,8 +73,8 @@ export function usePartitionCluster(options: PartitionOptions = {}): PartitionSu
       url = `redis://${link}:${relay.port}`;
     }
     const [a, b] = await Promise.allSettled([
-      startNodeInNetns(ns, 'node-a', url, options.env),
-      startClusterNode('node-b', redis.brokerEnv(), options.env),
+      startNodeInNetns(ns, 'node-a', url, { ...OUTAGE_ENV, ...options.env }),
+      startClusterNode('node-b', redis.brokerEnv(), { ...OUTAGE_ENV, ...options.env }),
     ]);
     // A node that started is stopped by the after hook even if the other failed (else it would
     // keep this file's process alive).
