@@ -74,9 +74,12 @@ export function resetConnection(conn: Conn): void {
  */
 export function connectNow(conn: Conn, deadlineMs: number, onFailure: (reason: string) => void = () => {}): Promise<void> {
   let last = '';
+  // A cluster alternates a node's reason with its own summary: each is told once.
+  const told = new Set<string>();
   const failed = (err: Error): void => {
-    if (err.message === last) return;
     last = err.message;
+    if (told.has(last)) return;
+    told.add(last);
     onFailure(last);
   };
   let timer: NodeJS.Timeout | undefined;
