@@ -11,21 +11,20 @@ const own = (seq: number) => ({ seq, payload: Buffer.from(`m${seq}`) });
 describe('OriginTracker', () => {
   test('each publisher\'s entries pass once, in order; a repeat is skipped', () => {
     const t = new OriginTracker(() => 'self');
-    assert.deepEqual(t.read('a:1'), { skip: false, missing: 0 });
-    assert.deepEqual(t.read('b:1'), { skip: false, missing: 0 });
-    assert.deepEqual(t.read('a:2'), { skip: false, missing: 0 });
-    // `skip` is the reader's verdict "drop this repeat", not a skipped test.
-    assert.deepEqual(t.read('a:2'), { skip: true, missing: 0 }, 'the same entry again (resent from an outbox)');
-    assert.deepEqual(t.read('a:1'), { skip: true, missing: 0 });
+    assert.deepEqual(t.read('a:1'), { alreadyDelivered: false, missing: 0 });
+    assert.deepEqual(t.read('b:1'), { alreadyDelivered: false, missing: 0 });
+    assert.deepEqual(t.read('a:2'), { alreadyDelivered: false, missing: 0 });
+    assert.deepEqual(t.read('a:2'), { alreadyDelivered: true, missing: 0 }, 'the same entry again (resent from an outbox)');
+    assert.deepEqual(t.read('a:1'), { alreadyDelivered: true, missing: 0 });
   });
 
   test('a seq that jumps is a gap of the numbers skipped; the first entry seen of a publisher is none', () => {
     const t = new OriginTracker(() => 'self');
-    assert.deepEqual(t.read('a:40'), { skip: false, missing: 0 }, 'nothing known before it');
-    assert.deepEqual(t.read('a:41'), { skip: false, missing: 0 });
-    assert.deepEqual(t.read('a:50'), { skip: false, missing: 8 });
-    assert.deepEqual(t.read('b:1'), { skip: false, missing: 0 });
-    assert.deepEqual(t.read('a:51'), { skip: false, missing: 0 });
+    assert.deepEqual(t.read('a:40'), { alreadyDelivered: false, missing: 0 }, 'nothing known before it');
+    assert.deepEqual(t.read('a:41'), { alreadyDelivered: false, missing: 0 });
+    assert.deepEqual(t.read('a:50'), { alreadyDelivered: false, missing: 8 });
+    assert.deepEqual(t.read('b:1'), { alreadyDelivered: false, missing: 0 });
+    assert.deepEqual(t.read('a:51'), { alreadyDelivered: false, missing: 0 });
   });
 
   test('own messages delivered here during an outage are skipped when they come back, and their absence is no gap', () => {
@@ -33,13 +32,13 @@ describe('OriginTracker', () => {
     t.read('self:1');
     t.deliveredHere(2);
     t.deliveredHere(3);
-    assert.deepEqual(t.read('self:2'), { skip: true, missing: 0 });
+    assert.deepEqual(t.read('self:2'), { alreadyDelivered: true, missing: 0 });
     // 3 never reached the stream (a full outbox dropped it) but was delivered here: 4 follows 2 with no gap.
-    assert.deepEqual(t.read('self:4'), { skip: false, missing: 0 });
+    assert.deepEqual(t.read('self:4'), { alreadyDelivered: false, missing: 0 });
     // Another publisher's same numbers are not ours.
     t.deliveredHere(7);
     t.read('other:6');
-    assert.deepEqual(t.read('other:7'), { skip: false, missing: 0 });
+    assert.deepEqual(t.read('other:7'), { alreadyDelivered: false, missing: 0 });
   });
 
   test('own messages sent and not read back come out in order up to a seq, once; reading one drops it and the earlier ones', () => {
@@ -59,7 +58,7 @@ describe('OriginTracker', () => {
     assert.equal(t.wasDeliveredHere(2), true);
     t.forget(1); // its publisher got an ERROR
     assert.deepEqual(t.takeSentUpTo(3).map((m) => m.seq), [2, 3]);
-    assert.deepEqual(t.read('self:2'), { skip: true, missing: 0 });
+    assert.deepEqual(t.read('self:2'), { alreadyDelivered: true, missing: 0 });
     assert.equal(t.wasDeliveredHere(2), false, 'forgotten once it came back from the stream');
   });
 
@@ -69,7 +68,7 @@ describe('OriginTracker', () => {
     t.deliveredHere(1);
     self = 'two';
     t.deliveredHere(1);
-    assert.deepEqual(t.read('two:1'), { skip: true, missing: 0 });
+    assert.deepEqual(t.read('two:1'), { alreadyDelivered: true, missing: 0 });
   });
 
   test('bounded: own bookkeeping keeps at most MAX_OWN entries', () => {
@@ -89,7 +88,7 @@ describe('OriginTracker', () => {
           const seq = Math.max(n, (highest.get(p) ?? 0) + (repeat ? 0 : 1));
           const v = t.read(`${p}:${seq}`);
           const key = `${p}:${seq}`;
-          if (v.skip) assert.ok(seq <= (highest.get(p) ?? 0), `${key} skipped though new`);
+          if (v.alreadyDelivered) assert.ok(seq <= (highest.get(p) ?? 0), `${key} skipped though new`);
           else {
             assert.ok(!passed.has(key), `${key} passed twice`);
             passed.add(key);

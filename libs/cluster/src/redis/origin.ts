@@ -17,8 +17,8 @@ export interface OwnMessage {
 }
 
 export interface Verdict {
-  /** Passed on already (a repeat, or delivered here during an outage): skip it. */
-  readonly skip: boolean;
+  /** Passed on already (a repeat, or delivered here during an outage): the reader drops it. */
+  readonly alreadyDelivered: boolean;
   /** Messages of the same publisher that should have come before this one and never will. */
   readonly missing: number;
 }
@@ -84,10 +84,9 @@ export class OriginTracker {
     const incarnation = origin.slice(0, colon);
     const seq = Number(origin.slice(colon + 1));
     const last = this.seen.get(incarnation);
-    // Not a skipped test: the verdict "drop this entry". It repeats one already passed on (F3: a
-    // publish resent from the outbox after its first try was stored), and delivering it would be a
-    // duplicate. origin.test.ts asserts exactly this verdict.
-    if (last !== undefined && seq <= last) return { skip: true, missing: 0 };
+    // A repeat of one already passed on (F3: a publish resent from the outbox after its first try
+    // was stored): delivering it would be a duplicate.
+    if (last !== undefined && seq <= last) return { alreadyDelivered: true, missing: 0 };
     const own = incarnation === this.self();
     let missing = 0;
     if (last !== undefined && seq > last + 1) {
@@ -97,9 +96,9 @@ export class OriginTracker {
       if (own) for (let k = last + 1; k < seq; k++) if (this.local.delete(k)) missing--;
     }
     this.remember(incarnation, seq);
-    if (!own) return { skip: false, missing };
+    if (!own) return { alreadyDelivered: false, missing };
     this.takeSentUpTo(seq);
-    return { skip: this.local.delete(seq), missing };
+    return { alreadyDelivered: this.local.delete(seq), missing };
   }
 
   private remember(incarnation: string, seq: number): void {

@@ -394,7 +394,7 @@ export class TopicPlane {
           this.gap(w, verdict.missing);
           gapped = true;
         }
-        if (verdict.skip) continue;
+        if (verdict.alreadyDelivered) continue;
       }
       let message: Message | undefined;
       try {
